@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            build module/nf_pinhole_ftp.ko and userspace/pinholectl
+# make demo       the main job, in a QEMU guest (see README.md)
+# make check      every test: build checks, unit, fuzz, KUnit, e2e in a guest
+#
+# KDIR selects the kernel to build for: by default the running kernel's
+# build tree. make demo and make check build against the Debian kernel the
+# guest boots, whatever this machine runs.
+
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# The kernel the QEMU guest boots; only needed by demo and check.
+GUEST_KVER = $(shell scripts/kver.sh)
+GUEST_KDIR = /usr/src/linux-headers-$(GUEST_KVER)
+
+.PHONY: all module userspace sparse deps check demo fuzz install clean
+
+all: module userspace
+
+module:
+	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR):" \
+		"install linux-headers-$(KVER) or pass KDIR=/path/to/build" >&2; \
+		exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+# Sparse over every source file, warnings are errors.
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 CF="-Wsparse-error" modules
+
+userspace:
+	$(MAKE) -C userspace
+
+deps:
+	scripts/install-deps.sh
+
+check: deps
+	tests/run.sh
+
+demo: deps
+	scripts/demo.sh
+
+fuzz:
+	$(MAKE) -C tests/fuzz fuzz
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra modules_install
+	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-$(MAKE) -C userspace clean
+	-$(MAKE) -C tests/unit clean
+	-$(MAKE) -C tests/fuzz clean

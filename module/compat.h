@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every difference between kernel versions lives here, so that the logic
+ * never tests a version. The PINHOLE_HAVE_* symbols come from feature
+ * probes in module/Kbuild that look for the API in the target's headers.
+ */
+#ifndef PINHOLE_COMPAT_H
+#define PINHOLE_COMPAT_H
+
+#include <linux/sysctl.h>
+#include <linux/timer.h>
+#include <net/net_namespace.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_expect.h>
+
+/* 6.11 made the ctl_table passed to proc handlers const. */
+#ifdef PINHOLE_HAVE_CONST_CTL_HANDLER
+#define pinhole_ctl_table const struct ctl_table
+#else
+#define pinhole_ctl_table struct ctl_table
+#endif
+
+/*
+ * 6.6 added register_net_sysctl_sz() and turned register_net_sysctl() into
+ * a macro taking ARRAY_SIZE() of its argument, which a table allocated per
+ * namespace is not. @entries excludes the terminating empty entry.
+ */
+static inline struct ctl_table_header *
+pinhole_register_net_sysctl(struct net *net, const char *path,
+			    struct ctl_table *table, size_t entries)
+{
+#ifdef PINHOLE_HAVE_REGISTER_NET_SYSCTL_SZ
+	return register_net_sysctl_sz(net, path, table, entries);
+#else
+	return register_net_sysctl(net, path, table);
+#endif
+}
+
+/*
+ * How an inserted expectation's lifetime is changed. Older kernels run a
+ * timer per expectation (ctnetlink re-arms it); newer ones, and Debian's
+ * 6.1 stable, store a jiffies32 deadline that garbage collection checks.
+ * Caller holds nf_conntrack_expect_lock either way.
+ */
+static inline void pinhole_expect_set_timeout(struct nf_conntrack_expect *exp,
+					      unsigned int seconds)
+{
+	lockdep_assert_held(&nf_conntrack_expect_lock);
+#ifdef PINHOLE_HAVE_EXPECT_TIMER
+	if (del_timer(&exp->timeout)) {
+		exp->timeout.expires = jiffies + seconds * HZ;
+		add_timer(&exp->timeout);
+	}
+#else
+	WRITE_ONCE(exp->timeout, nfct_time_stamp + seconds * HZ);
+#endif
+}
+
+#endif /* PINHOLE_COMPAT_H */

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Opening a pinhole: one conntrack expectation for exactly the negotiated
+ * data connection, from the other peer (any source port) to the announced
+ * address and port, living at most the namespace's timeout, and never more
+ * of them per session than its max_pinholes.
+ */
+#include <linux/kernel.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_conntrack_helper.h>
+
+#include "compat.h"
+#include "pinhole.h"
+
+/* The newest expectation is at the head of the master's list. */
+static struct nf_conntrack_expect *pinhole_get_oldest(struct nf_conn *ct)
+{
+	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_conntrack_expect *exp, *oldest = NULL;
+
+	lockdep_assert_held(&nf_conntrack_expect_lock);
+	hlist_for_each_entry(exp, &help->expectations, lnode)
+		oldest = exp;
+	if (oldest && !refcount_inc_not_zero(&oldest->use))
+		oldest = NULL;
+	return oldest;
+}
+
+/*
+ * A later PORT or PASV supersedes an earlier one (RFC 959), so when the
+ * session is full its oldest pinhole is closed to make room, as the stock
+ * helper does; the counter records that the limit was reached.
+ */
+static void pinhole_make_room(struct nf_conn *ct, int max_pinholes,
+			      struct pinhole_net *pn)
+{
+	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_conntrack_expect *oldest;
+
+	for (;;) {
+		spin_lock_bh(&nf_conntrack_expect_lock);
+		oldest = NULL;
+		if (help->expecting[NF_CT_EXPECT_CLASS_DEFAULT] >= max_pinholes)
+			oldest = pinhole_get_oldest(ct);
+		spin_unlock_bh(&nf_conntrack_expect_lock);
+		if (!oldest)
+			return;
+		pinhole_count(pn, PINHOLE_CNT_refused_limit_reached);
+		nf_ct_unexpect_related(oldest);
+		nf_ct_expect_put(oldest);
+	}
+}
+
+/* The helper's expect policy holds the module default; apply the netns'. */
+static void pinhole_set_timeout(struct nf_conntrack_expect *exp, int seconds)
+{
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	pinhole_expect_set_timeout(exp, seconds);
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+}
+
+/*
+ * @dir is the direction of the announcing line: the data connection comes
+ * from the other peer, the source of the opposite direction's tuple.
+ */
+struct nf_conntrack_expect *pinhole_expect_prepare(struct nf_conn *ct,
+		enum ip_conntrack_dir dir, const union nf_inet_addr *daddr,
+		u16 port, struct pinhole_net *pn)
+{
+	struct nf_conntrack_expect *exp;
+	__be16 dport = htons(port);
+
+	exp = nf_ct_expect_alloc(ct);
+	if (!exp) {
+		pinhole_count(pn, PINHOLE_CNT_alloc_failures);
+		return NULL;
+	}
+	nf_ct_expect_init(exp, NF_CT_EXPECT_CLASS_DEFAULT, nf_ct_l3num(ct),
+			  &ct->tuplehash[!dir].tuple.src.u3, daddr,
+			  IPPROTO_TCP, NULL, &dport);
+	return exp;
+}
+
+/* Bookkeeping once @exp is in the table (ret 0) or was refused by it. */
+void pinhole_expect_inserted(struct nf_conntrack_expect *exp, int ret,
+			     const struct pinhole_policy *policy,
+			     struct pinhole_net *pn)
+{
+	if (ret) {
+		pinhole_count(pn, PINHOLE_CNT_alloc_failures);
+		return;
+	}
+	pinhole_set_timeout(exp, READ_ONCE(policy->timeout));
+	pinhole_count(pn, PINHOLE_CNT_pinholes_opened);
+}
+
+void pinhole_expect_make_room(struct nf_conn *ct,
+			      const struct pinhole_policy *policy,
+			      struct pinhole_net *pn)
+{
+	pinhole_make_room(ct, READ_ONCE(policy->max_pinholes), pn);
+}
+
+int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
+		 const union nf_inet_addr *daddr, u16 port,
+		 const struct pinhole_policy *policy, struct pinhole_net *pn)
+{
+	struct nf_conntrack_expect *exp;
+	int ret;
+
+	exp = pinhole_expect_prepare(ct, dir, daddr, port, pn);
+	if (!exp)
+		return -ENOMEM;
+	pinhole_expect_make_room(ct, policy, pn);
+	ret = nf_ct_expect_related(exp, 0);
+	pinhole_expect_inserted(exp, ret, policy, pn);
+	nf_ct_expect_put(exp);
+	return ret;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The FTP engine: a streaming parser and per-direction state machine for the
+ * FTP control connection. Pure C with no kernel headers, so the very same
+ * file is compiled into the module, the userspace unit tests and the fuzzer.
+ *
+ * It never buffers payload: a line split across any number of TCP segments
+ * is recognised from the parser state alone, which lives in the 32 bytes
+ * conntrack gives a helper per connection (struct ftp_session). It never
+ * allocates and takes no lock: the caller serialises calls per session.
+ *
+ * The engine decides syntax and protocol context (is this a well-formed
+ * PORT? was a PASV outstanding for this 227?). Policy (which ports, whose
+ * addresses, which modes) belongs to the caller.
+ */
+#ifndef PINHOLE_FTP_ENGINE_H
+#define PINHOLE_FTP_ENGINE_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+#endif
+
+/* Direction of a segment on the control connection. */
+enum ftp_dir {
+	FTP_DIR_COMMAND = 0,	/* client to server: the conntrack original direction */
+	FTP_DIR_REPLY = 1,	/* server to client: the conntrack reply direction */
+};
+
+/* Address families, numbered as EPRT numbers them (RFC 2428). */
+enum ftp_family {
+	FTP_FAMILY_IPV4 = 1,
+	FTP_FAMILY_IPV6 = 2,
+};
+
+/* The four lines that announce a data port. */
+enum ftp_offer_kind {
+	FTP_OFFER_PORT,		/* client command, active, RFC 959 */
+	FTP_OFFER_EPRT,		/* client command, active, RFC 2428 */
+	FTP_OFFER_227,		/* server reply to PASV, passive */
+	FTP_OFFER_229,		/* server reply to EPSV, passive; no address */
+	FTP_OFFER_KIND_COUNT,
+};
+
+/* Why the engine refused an announcing line. */
+enum ftp_refusal {
+	FTP_ACCEPTED = 0,
+	FTP_REFUSED_MALFORMED,	/* field count, missing digits, trailing junk */
+	FTP_REFUSED_OUT_OF_RANGE, /* octet > 255, port > 65535, port 0 */
+	FTP_REFUSED_FAMILY,	/* PORT/227 on IPv6, EPRT family != control's */
+	FTP_REFUSED_UNANSWERED,	/* 227/229 with no PASV/EPSV outstanding */
+	FTP_REFUSAL_COUNT,
+};
+
+/* Things worth counting that are not offers. */
+enum ftp_note {
+	FTP_NOTE_PASV,		/* PASV command seen */
+	FTP_NOTE_EPSV,		/* EPSV command seen */
+	FTP_NOTE_ENCRYPTED,	/* 234 accepted AUTH: the session is now opaque */
+	FTP_NOTE_RESYNC,	/* a gap in the stream: parsing resumes at next line */
+	FTP_NOTE_COUNT,
+};
+
+/*
+ * One announcing line, complete. addr is meaningful for every kind but
+ * FTP_OFFER_229 (which names only a port: the data address is the server's).
+ * For FTP_FAMILY_IPV4 the address is in addr[0..3], network byte order.
+ *
+ * text_start/text_end locate the rewritable text (for PORT and 227 the six
+ * numbers "h1,h2,h3,h4,p1,p2"; for EPRT everything between the first and
+ * last delimiter, "|1|a.b.c.d|port|" without the outer pair kept; for 229
+ * the port digits) as offsets in the current segment; text_in_segment is
+ * false when the line began in an earlier segment, in which case a NAT
+ * rewrite is impossible and the offsets are meaningless.
+ */
+struct ftp_offer {
+	enum ftp_offer_kind kind;
+	enum ftp_refusal refusal;
+	enum ftp_family family;
+	u8 addr[16];
+	u16 port;
+	bool text_in_segment;
+	u32 text_start;
+	u32 text_end;
+};
+
+struct ftp_engine_ops {
+	void (*offer)(void *ctx, const struct ftp_offer *offer);
+	void (*note)(void *ctx, enum ftp_note note);
+};
+
+/*
+ * Per-connection state, both directions. Opaque to callers; its layout is
+ * private to ftp_engine.c. It must fit the conntrack helper area.
+ */
+struct ftp_session {
+	u8 opaque[32];
+} __attribute__((aligned(8)));
+
+void ftp_session_init(struct ftp_session *s, enum ftp_family control_family);
+
+/* True once a 234 reply to AUTH made the session opaque to us. */
+bool ftp_session_encrypted(const struct ftp_session *s);
+
+/*
+ * Start a TCP segment of @len payload bytes with sequence number @seq (of
+ * its first payload byte; for a SYN pass seq+1 and len 0 with @syn set).
+ * Returns the offset of the first byte not seen before: retransmitted bytes
+ * are skipped, a gap makes the engine resynchronise at the next line start.
+ * The caller then passes bytes [returned offset, len) to ftp_stream_feed(),
+ * in as many chunks as it likes, in order; all of them.
+ */
+u32 ftp_stream_begin(struct ftp_session *s, enum ftp_dir dir, u32 seq,
+		     u32 len, bool syn,
+		     const struct ftp_engine_ops *ops, void *ctx);
+
+/* Parse @n bytes that sit at offset @off of the current segment. */
+void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
+		     const u8 *data, u32 n, u32 off,
+		     const struct ftp_engine_ops *ops, void *ctx);
+
+/* Both of the above for a segment held in one buffer. */
+void ftp_stream_segment(struct ftp_session *s, enum ftp_dir dir, u32 seq,
+			const u8 *data, u32 len, bool syn,
+			const struct ftp_engine_ops *ops, void *ctx);
+
+const char *ftp_offer_kind_name(enum ftp_offer_kind kind);
+const char *ftp_refusal_name(enum ftp_refusal refusal);
+
+#endif /* PINHOLE_FTP_ENGINE_H */

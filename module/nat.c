@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NAT. When the control connection is translated, a peer announces its
+ * inside view of itself: the address and port in PORT, EPRT, 227 and 229
+ * must become what the other peer can reach. The pinhole is registered for
+ * that outside view, with nf_nat_follow_master() translating the data
+ * connection the way its master is translated, and the announcing text in
+ * the segment is rewritten; nf_nat_mangle_tcp_packet() keeps the TCP
+ * sequence numbers consistent through seqadj.
+ *
+ * A line that cannot be rewritten - it began in an earlier segment, or a
+ * second length change in one segment, which seqadj cannot express - is
+ * left exactly as it is, gets no pinhole, and is counted.
+ */
+#include <linux/inet.h>
+#include <linux/kernel.h>
+#include <linux/skbuff.h>
+#include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_nat.h>
+#include <net/netfilter/nf_nat_helper.h>
+
+#include "compat.h"
+#include "pinhole.h"
+
+#define PINHOLE_NAT_TEXT_MAX	(sizeof("2||65535") + INET6_ADDRSTRLEN)
+
+bool pinhole_nat_active(const struct nf_conn *ct)
+{
+	return ct->status & IPS_NAT_MASK;
+}
+
+/* EPRT keeps the delimiter the client chose: the byte before the text. */
+static bool pinhole_eprt_delimiter(const struct pinhole_segment *seg,
+				   const struct ftp_offer *offer, char *delim)
+{
+	const char *p;
+
+	if (!offer->text_start)
+		return false;
+	p = skb_header_pointer(seg->skb, seg->dataoff + offer->text_start - 1,
+			       1, delim);
+	if (!p)
+		return false;
+	*delim = *p;
+	return true;
+}
+
+static int pinhole_nat_format(const struct pinhole_segment *seg,
+			      const struct ftp_offer *offer, char *text,
+			      const union nf_inet_addr *addr, u16 port)
+{
+	const u8 *ip = (const u8 *)&addr->ip;
+	char d;
+
+	switch (offer->kind) {
+	case FTP_OFFER_PORT:
+	case FTP_OFFER_227:
+		return snprintf(text, PINHOLE_NAT_TEXT_MAX, "%u,%u,%u,%u,%u,%u",
+				ip[0], ip[1], ip[2], ip[3], port >> 8,
+				port & 0xff);
+	case FTP_OFFER_EPRT:
+		if (!pinhole_eprt_delimiter(seg, offer, &d))
+			return -EINVAL;
+		if (nf_ct_l3num(seg->ct) == AF_INET)
+			return snprintf(text, PINHOLE_NAT_TEXT_MAX,
+					"1%c%pI4%c%u", d, &addr->ip, d, port);
+		return snprintf(text, PINHOLE_NAT_TEXT_MAX, "2%c%pI6c%c%u",
+				d, &addr->in6, d, port);
+	case FTP_OFFER_229:
+		return snprintf(text, PINHOLE_NAT_TEXT_MAX, "%u", port);
+	default:
+		return -EINVAL;
+	}
+}
+
+static bool pinhole_nat_rewrite(struct pinhole_segment *seg,
+				const struct ftp_offer *offer,
+				const union nf_inet_addr *addr, u16 port)
+{
+	char text[PINHOLE_NAT_TEXT_MAX];
+	int len;
+
+	if (!offer->text_in_segment || seg->rewritten)
+		return false;
+	len = pinhole_nat_format(seg, offer, text, addr, port);
+	if (len <= 0 || len >= sizeof(text))
+		return false;
+	if (!nf_nat_mangle_tcp_packet(seg->skb, seg->ct, seg->ctinfo,
+				      seg->protoff, offer->text_start,
+				      offer->text_end - offer->text_start,
+				      text, len))
+		return false;
+	seg->rewritten = true;
+	return true;
+}
+
+/* Does the announcer look different from the other side of the NAT? */
+static bool pinhole_nat_translates(const struct pinhole_segment *seg)
+{
+	const struct nf_conn *ct = seg->ct;
+
+	return !nf_inet_addr_cmp(&ct->tuplehash[!seg->dir].tuple.dst.u3,
+				 &ct->tuplehash[seg->dir].tuple.src.u3);
+}
+
+static bool pinhole_nat_rewritable(const struct pinhole_segment *seg,
+				   const struct ftp_offer *offer)
+{
+	return offer->text_in_segment && !seg->rewritten;
+}
+
+void pinhole_nat_open(struct pinhole_segment *seg,
+		      const struct ftp_offer *offer)
+{
+	const union nf_inet_addr *outside =
+		&seg->ct->tuplehash[!seg->dir].tuple.dst.u3;
+	const struct pinhole_policy *policy = &seg->pn->policy;
+	bool translates = pinhole_nat_translates(seg);
+	struct nf_conntrack_expect *exp;
+	u16 port;
+
+	if (translates && !pinhole_nat_rewritable(seg, offer))
+		goto unrewritable;
+	exp = pinhole_expect_prepare(seg->ct, seg->dir, outside, offer->port,
+				     seg->pn);
+	if (!exp)
+		return;
+	exp->saved_proto.tcp.port = htons(offer->port);
+	exp->dir = !seg->dir;
+	exp->expectfn = nf_nat_follow_master;
+	pinhole_expect_make_room(seg->ct, policy, seg->pn);
+	port = nf_nat_exp_find_port(exp, offer->port);
+	pinhole_expect_inserted(exp, port ? 0 : -EBUSY, policy, seg->pn);
+	if (port && (translates || port != offer->port) &&
+	    !pinhole_nat_rewrite(seg, offer, outside, port)) {
+		nf_ct_unexpect_related(exp);
+		nf_ct_expect_put(exp);
+		goto unrewritable;
+	}
+	nf_ct_expect_put(exp);
+	return;
+
+unrewritable:
+	pinhole_count(seg->pn, PINHOLE_CNT_nat_unrewritable);
+}

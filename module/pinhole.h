@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Declarations shared by the kernel side of nf_pinhole_ftp. The FTP grammar
+ * itself is in ftp_engine.[ch] and knows nothing of the kernel.
+ */
+#ifndef PINHOLE_H
+#define PINHOLE_H
+
+#include <linux/types.h>
+#include <net/netfilter/nf_conntrack.h>
+
+#include "ftp_engine.h"
+#include "pinhole_abi.h"
+
+#define PINHOLE_MAX_PINHOLES_LIMIT	64	/* upper bound of max_pinholes */
+#define PINHOLE_TIMEOUT_LIMIT		3600	/* upper bound of timeout, s */
+
+enum pinhole_counter {
+#define PINHOLE_COUNTER_ENUM(name, desc) PINHOLE_CNT_##name,
+	PINHOLE_COUNTERS(PINHOLE_COUNTER_ENUM)
+#undef PINHOLE_COUNTER_ENUM
+	PINHOLE_CNT_MAX
+};
+
+/* A port range, inclusive, packed so that readers see both ends at once. */
+struct pinhole_port_range {
+	u16 lo;
+	u16 hi;
+};
+
+/*
+ * Policy of one network namespace. Written by sysctl, read locklessly in
+ * the packet path with READ_ONCE(): every field is a naturally aligned
+ * word, so a reader sees either the old or the new value of each knob.
+ */
+struct pinhole_policy {
+	int active;
+	int passive;
+	int allow_third_party;
+	u32 active_ports;	/* struct pinhole_port_range, packed */
+	u32 passive_ports;
+	int max_pinholes;
+	int timeout;
+	int enforce;
+};
+
+struct pinhole_counters {
+	u64 count[PINHOLE_CNT_MAX];
+};
+
+struct pinhole_net {
+	struct pinhole_policy policy;
+	struct pinhole_counters __percpu *counters;
+	struct ctl_table_header *sysctl;
+	struct ctl_table *sysctl_table;
+};
+
+/* Why a well-formed offer may still be refused; 0 means open it. */
+enum pinhole_verdict {
+	PINHOLE_OPEN = 0,
+	PINHOLE_REFUSE_THIRD_PARTY,
+	PINHOLE_REFUSE_PRIVILEGED,
+	PINHOLE_REFUSE_OUT_OF_RANGE,
+	PINHOLE_REFUSE_MODE_DISABLED,
+	PINHOLE_REFUSE_MALFORMED,
+	PINHOLE_REFUSE_FAMILY,
+	PINHOLE_REFUSE_UNANSWERED,
+};
+
+/* More announcing lines than this in one segment is not FTP. */
+#define PINHOLE_OFFERS_PER_SEGMENT	4
+
+struct pinhole_decision {
+	struct ftp_offer offer;
+	enum pinhole_verdict verdict;
+};
+
+/*
+ * One control segment on its way through the helper: what it announced,
+ * filled in under ct->lock, acted upon after the lock is dropped (opening
+ * a pinhole and NAT rewriting take other locks, seqadj takes ct->lock).
+ */
+struct pinhole_segment {
+	struct sk_buff *skb;
+	unsigned int protoff;		/* TCP header */
+	unsigned int dataoff;		/* TCP payload */
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct;
+	enum ip_conntrack_dir dir;
+	enum ftp_dir stream;		/* the same, as the engine names it */
+	struct pinhole_net *pn;
+	bool rewritten;			/* NAT changed this segment's length */
+	unsigned int count;
+	unsigned int refused;
+	struct pinhole_decision decisions[PINHOLE_OFFERS_PER_SEGMENT];
+};
+
+/* main.c */
+struct pinhole_net *pinhole_net(const struct net *net);
+extern struct pinhole_policy pinhole_default_policy;
+
+/* policy.c: pure decisions, no side effects (KUnit tested) */
+bool pinhole_offer_is_active(const struct ftp_offer *offer);
+bool pinhole_offer_names_peer(const struct ftp_offer *offer,
+			      const union nf_inet_addr *peer, u8 l3num);
+enum pinhole_verdict pinhole_judge(const struct pinhole_policy *policy,
+				   const struct ftp_offer *offer,
+				   const union nf_inet_addr *peer,
+				   u8 l3num);
+enum pinhole_counter pinhole_verdict_counter(enum pinhole_verdict verdict);
+const char *pinhole_verdict_name(enum pinhole_verdict verdict);
+int pinhole_parse_port_range(const char *text, u32 *packed);
+u32 pinhole_port_range_pack(u16 lo, u16 hi);
+void pinhole_port_range_unpack(u32 packed, u16 *lo, u16 *hi);
+
+/* stats.c */
+int pinhole_stats_init(struct net *net, struct pinhole_net *pn);
+void pinhole_stats_exit(struct net *net, struct pinhole_net *pn);
+static inline void pinhole_count(struct pinhole_net *pn,
+				 enum pinhole_counter counter)
+{
+	this_cpu_inc(pn->counters->count[counter]);
+}
+
+/* sysctl.c */
+int pinhole_sysctl_init(struct net *net, struct pinhole_net *pn);
+void pinhole_sysctl_exit(struct pinhole_net *pn);
+
+/* expect.c */
+struct nf_conntrack_expect *pinhole_expect_prepare(struct nf_conn *ct,
+		enum ip_conntrack_dir dir, const union nf_inet_addr *daddr,
+		u16 port, struct pinhole_net *pn);
+void pinhole_expect_make_room(struct nf_conn *ct,
+			      const struct pinhole_policy *policy,
+			      struct pinhole_net *pn);
+void pinhole_expect_inserted(struct nf_conntrack_expect *exp, int ret,
+			     const struct pinhole_policy *policy,
+			     struct pinhole_net *pn);
+int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
+		 const union nf_inet_addr *daddr, u16 port,
+		 const struct pinhole_policy *policy, struct pinhole_net *pn);
+
+/* nat.c */
+bool pinhole_nat_active(const struct nf_conn *ct);
+void pinhole_nat_open(struct pinhole_segment *seg,
+		      const struct ftp_offer *offer);
+
+/* helper.c */
+int pinhole_helpers_register(const char *name);
+void pinhole_helpers_unregister(void);
+
+#endif /* PINHOLE_H */
