@@ -63,7 +63,11 @@ suite_e2e() {
 	scripts/guest-run.sh --timeout 900 -- tests/e2e/run.sh
 }
 
-SUITES=(build unit fuzz userspace kunit e2e)
+suite_pinholectl_e2e() {
+	scripts/guest-run.sh --timeout 600 -- tests/userspace/e2e_pinholectl.sh
+}
+
+SUITES=(build unit fuzz userspace kunit e2e pinholectl-e2e)
 declare -A CMD=(
 	[build]=suite_build
 	[unit]="make -s -C tests/unit check"
@@ -71,6 +75,7 @@ declare -A CMD=(
 	[userspace]="make -s -C userspace check"
 	[kunit]=scripts/kunit.sh
 	[e2e]=suite_e2e
+	[pinholectl-e2e]=suite_pinholectl_e2e
 )
 
 [ $# -gt 0 ] && SUITES=("$@")
