@@ -77,7 +77,15 @@ enum ftp_note {
  * last delimiter, "|1|a.b.c.d|port|" without the outer pair kept; for 229
  * the port digits) as offsets in the current segment; text_in_segment is
  * false when the line began in an earlier segment, in which case a NAT
- * rewrite is impossible and the offsets are meaningless.
+ * rewrite is impossible and the offsets are meaningless. It is also false
+ * for every refused offer (nothing to rewrite; addr and port are zero) and
+ * when the text is longer than 254 bytes or is followed by more than 126
+ * spaces and CRs before the LF (only absurd padding does that).
+ *
+ * A refusal is reported at the byte that decides it, before the line
+ * ends; an acceptance once the line is known to be complete (PORT/EPRT:
+ * at the LF; 227/229: at the byte after the port). A line yields at most
+ * one offer.
  */
 struct ftp_offer {
 	enum ftp_offer_kind kind;

@@ -1,0 +1,1141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The FTP engine: see ftp_engine.h for the contract.
+ *
+ * Each direction of the control connection runs a byte-at-a-time state
+ * machine. Its state is one small number that encodes the position in the
+ * keyword trie ("P", "PO", "POR", ...) or in an argument's grammar, so a
+ * line split anywhere across any number of segments is parsed exactly like
+ * the unsplit line, with no payload buffered.
+ *
+ * Only one announcing line at a time can be mid-address: both PORT/EPRT
+ * (client) and 227/229 (server) share one accumulator for the address,
+ * port, delimiter and text length. Legitimate FTP never interleaves an
+ * announcement in each direction; if it happens, the second line is refused
+ * as malformed, which is the safe side.
+ *
+ * A refusal is reported as soon as it is certain (first problem wins), and
+ * the rest of the line is skipped; an acceptance is reported when the line
+ * is known to be complete and clean. Either way a line yields at most one
+ * offer, and bytes are parsed at most once, so retransmissions cannot
+ * produce a second offer.
+ */
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/string.h>
+#include <linux/kernel.h>
+#else
+#include <stdint.h>
+#include <string.h>
+typedef int32_t s32;
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+#include "ftp_engine.h"
+
+/* Parser states shared by both directions; 0 is what ftp_session_init() leaves. */
+enum {
+	ST_UNSYNCED,		/* no SYN seen: the first segment is a gap */
+	ST_ENCRYPTED,		/* AUTH accepted: nothing more is parsed */
+	ST_SKIP,		/* discard up to and including the next LF */
+	ST_LINE_START,
+	ST_FIRST_DIRECTIONAL,
+};
+
+/* Client to server. States from C_ACC_FIRST on own the shared accumulator. */
+enum {
+	C_P = ST_FIRST_DIRECTIONAL, C_PO, C_POR, C_PA, C_PAS,
+	C_E, C_EP, C_EPR, C_EPS, C_A, C_AU, C_AUT,
+	C_PORT_KW, C_EPRT_KW, C_PASV_KW, C_EPSV_KW, C_AUTH_KW,
+	C_PASV_REST, C_EPSV_REST, C_AUTH_REST,
+	C_PORT_SP, C_EPRT_SP,
+	C_PORT_NUM_START, C_PORT_NUM, C_PORT_TAIL,
+	C_EPRT_AF, C_EPRT_AF1, C_EPRT_AF2,
+	C_EPRT_V4_START, C_EPRT_V4_NUM,
+	C_EPRT_V6_START, C_EPRT_V6_LEAD, C_EPRT_V6_GROUP, C_EPRT_V6_COLON,
+	C_EPRT_V6_DC, C_EPRT_V6_DC_GROUP, C_EPRT_V6_DC_COLON,
+	C_EPRT_PORT_START, C_EPRT_PORT, C_EPRT_TAIL,
+	C_STATE_COUNT,
+	C_ACC_FIRST = C_PORT_NUM_START,
+};
+
+/* Server to client. States from R_ACC_FIRST on own the shared accumulator. */
+enum {
+	R_D1 = ST_FIRST_DIRECTIONAL, R_D2, R_D3,
+	R_ML_SKIP, R_ML_LS, R_ML_M1, R_ML_M2, R_ML_M3,	/* inside "NNN-" */
+	R_227_SCAN, R_229_SCAN,
+	R_227_NUM_START, R_227_NUM,
+	R_229_D1, R_229_D2, R_229_D3, R_229_PORT_START, R_229_PORT,
+	R_STATE_COUNT,
+	R_ACC_FIRST = R_227_NUM_START,
+};
+
+#define STATE_BITS	6
+/*
+ * text_len value when offsets cannot be given: the line began in an earlier
+ * segment, or its text grew past 254 bytes (zero padding) and so no longer
+ * fits the counter.
+ */
+#define TEXT_UNKNOWN	255
+#define TRAIL_MAX	127	/* largest count the 7-bit delim field holds */
+
+/*
+ * The whole per-connection state. addr, port, delim, text_len, field and
+ * dcolon form the shared accumulator; the direction whose state is in its
+ * *_ACC_FIRST range owns them. After the last field of a PORT/EPRT, delim
+ * is reused to count the trailing bytes before the LF.
+ */
+struct ftp_state {
+	u32 next_seq[2];	/* per direction: next sequence number expected */
+	u8 addr[16];		/* address being parsed, network byte order */
+	u16 port;		/* port being parsed (PORT/227: in addr[4..5]) */
+	u16 cmd_state:STATE_BITS;
+	u16 reply_state:STATE_BITS;
+	u16 cmd_cont:1;		/* current command line began in an earlier segment */
+	u16 reply_cont:1;	/* same for the current reply line */
+	u16 pending_pasv:1;	/* PASV/EPSV sent, no final reply yet */
+	u16 pending_auth:1;	/* AUTH sent, no final reply yet */
+	u32 reply_code:10;	/* code of the current reply line or multi-line reply */
+	u32 delim:7;		/* EPRT/229 delimiter; trailing byte count after */
+	u32 text_len:8;		/* bytes of rewritable text so far, or TEXT_UNKNOWN */
+	u32 field:3;		/* index of the number or IPv6 group being parsed */
+	u32 dcolon:3;		/* groups before "::" */
+	u32 family_v6:1;	/* control connection is IPv6 */
+} __attribute__((aligned(8)));
+
+_Static_assert(sizeof(struct ftp_state) <= sizeof(struct ftp_session),
+	       "ftp_state must fit the 32-byte conntrack helper area");
+_Static_assert(__alignof__(struct ftp_state) <= __alignof__(struct ftp_session),
+	       "ftp_state alignment must not exceed ftp_session's");
+_Static_assert(C_STATE_COUNT <= (1 << STATE_BITS), "command states overflow");
+_Static_assert(R_STATE_COUNT <= (1 << STATE_BITS), "reply states overflow");
+
+/* One call's worth of context, so helpers need a single argument. */
+struct ftp_run {
+	struct ftp_state *st;
+	enum ftp_dir dir;
+	const struct ftp_engine_ops *ops;
+	void *ctx;
+	u32 off;		/* segment offset of the byte being parsed */
+};
+
+static struct ftp_state *state_of(struct ftp_session *s)
+{
+	return (struct ftp_state *)s->opaque;
+}
+
+static unsigned int dir_state(const struct ftp_state *st, enum ftp_dir dir)
+{
+	return dir == FTP_DIR_COMMAND ? st->cmd_state : st->reply_state;
+}
+
+static unsigned int run_state(const struct ftp_run *r)
+{
+	return dir_state(r->st, r->dir);
+}
+
+static void set_state(struct ftp_run *r, unsigned int state)
+{
+	if (r->dir == FTP_DIR_COMMAND)
+		r->st->cmd_state = state;
+	else
+		r->st->reply_state = state;
+}
+
+static bool run_cont(const struct ftp_run *r)
+{
+	return r->dir == FTP_DIR_COMMAND ? r->st->cmd_cont : r->st->reply_cont;
+}
+
+static void set_cont(struct ftp_run *r, bool cont)
+{
+	if (r->dir == FTP_DIR_COMMAND)
+		r->st->cmd_cont = cont;
+	else
+		r->st->reply_cont = cont;
+}
+
+static bool holds_acc(const struct ftp_state *st, enum ftp_dir dir)
+{
+	unsigned int first = dir == FTP_DIR_COMMAND ? C_ACC_FIRST : R_ACC_FIRST;
+
+	return dir_state(st, dir) >= first;
+}
+
+static bool in_multiline(const struct ftp_run *r)
+{
+	unsigned int state = run_state(r);
+
+	return r->dir == FTP_DIR_REPLY && state >= R_ML_SKIP && state <= R_ML_M3;
+}
+
+static bool at_line_start(const struct ftp_run *r)
+{
+	unsigned int state = run_state(r);
+
+	return state == ST_LINE_START ||
+	       (r->dir == FTP_DIR_REPLY && state == R_ML_LS);
+}
+
+static enum ftp_family control_family(const struct ftp_state *st)
+{
+	return st->family_v6 ? FTP_FAMILY_IPV6 : FTP_FAMILY_IPV4;
+}
+
+static bool is_digit(u8 c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Value of a hex digit, or -1. */
+static int hex_value(u8 c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static u8 upper(u8 c)
+{
+	return c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c;
+}
+
+/* RFC 2428: a delimiter is any printable ASCII character but space. */
+static bool is_delimiter_char(u8 c)
+{
+	return c >= 33 && c <= 126;
+}
+
+static void note(struct ftp_run *r, enum ftp_note what)
+{
+	if (r->ops && r->ops->note)
+		r->ops->note(r->ctx, what);
+}
+
+static void deliver(struct ftp_run *r, const struct ftp_offer *offer)
+{
+	if (r->ops && r->ops->offer)
+		r->ops->offer(r->ctx, offer);
+}
+
+/*
+ * Report a refused line and skip the rest of it. Nothing of a refused line
+ * is worth rewriting, so no text offsets are given.
+ */
+static void refuse(struct ftp_run *r, enum ftp_offer_kind kind,
+		   enum ftp_refusal why, enum ftp_family family)
+{
+	struct ftp_offer offer;
+
+	memset(&offer, 0, sizeof(offer));
+	offer.kind = kind;
+	offer.refusal = why;
+	offer.family = family;
+	offer.text_start = r->off;
+	offer.text_end = r->off;
+	deliver(r, &offer);
+	set_state(r, ST_SKIP);
+}
+
+/* PORT and 227 can only name IPv4; EPRT and 229 follow the control's. */
+static enum ftp_family kind_family(const struct ftp_state *st,
+				   enum ftp_offer_kind kind)
+{
+	if (kind == FTP_OFFER_PORT || kind == FTP_OFFER_227)
+		return FTP_FAMILY_IPV4;
+	return control_family(st);
+}
+
+static void refuse_malformed(struct ftp_run *r, enum ftp_offer_kind kind)
+{
+	refuse(r, kind, FTP_REFUSED_MALFORMED, kind_family(r->st, kind));
+}
+
+static void refuse_range(struct ftp_run *r, enum ftp_offer_kind kind)
+{
+	refuse(r, kind, FTP_REFUSED_OUT_OF_RANGE, kind_family(r->st, kind));
+}
+
+/* Report the line held in the accumulator, whose text ends at @text_end. */
+static void offer_accept(struct ftp_run *r, enum ftp_offer_kind kind,
+			 enum ftp_family family, u16 port, u32 text_end)
+{
+	const struct ftp_state *st = r->st;
+	struct ftp_offer offer;
+
+	if (!port) {
+		refuse(r, kind, FTP_REFUSED_OUT_OF_RANGE, family);
+		return;
+	}
+	memset(&offer, 0, sizeof(offer));
+	offer.kind = kind;
+	offer.family = family;
+	offer.port = port;
+	if (kind != FTP_OFFER_229)
+		memcpy(offer.addr, st->addr,
+		       family == FTP_FAMILY_IPV6 ? 16 : 4);
+	if (st->text_len != TEXT_UNKNOWN && text_end >= st->text_len) {
+		offer.text_in_segment = true;
+		offer.text_start = text_end - st->text_len;
+		offer.text_end = text_end;
+	}
+	deliver(r, &offer);
+	set_state(r, ST_SKIP);
+}
+
+/*
+ * Take the shared accumulator for this direction's line. Fails while the
+ * other direction is mid-address.
+ */
+static bool acc_claim(struct ftp_run *r)
+{
+	struct ftp_state *st = r->st;
+	enum ftp_dir other = r->dir == FTP_DIR_COMMAND ? FTP_DIR_REPLY :
+							 FTP_DIR_COMMAND;
+
+	if (holds_acc(st, other))
+		return false;
+	memset(st->addr, 0, sizeof(st->addr));
+	st->port = 0;
+	st->delim = 0;
+	st->field = 0;
+	st->dcolon = 0;
+	st->text_len = run_cont(r) ? TEXT_UNKNOWN : 0;
+	return true;
+}
+
+static void count_text(struct ftp_state *st)
+{
+	if (st->text_len != TEXT_UNKNOWN)
+		st->text_len++;
+}
+
+/* One more trailing byte after the last field of a PORT/EPRT. */
+static void count_trailing(struct ftp_state *st)
+{
+	if (st->delim == TRAIL_MAX)
+		st->text_len = TEXT_UNKNOWN;
+	else
+		st->delim++;
+}
+
+/* Add a decimal digit to address byte @i; false once it passes 255. */
+static bool octet_digit(struct ftp_state *st, unsigned int i, u8 c)
+{
+	unsigned int v = st->addr[i] * 10u + (c - '0');
+
+	if (v > 255)
+		return false;
+	st->addr[i] = v;
+	return true;
+}
+
+/* Add a decimal digit to the port; false once it passes 65535. */
+static bool port_digit(struct ftp_state *st, u8 c)
+{
+	u32 v = st->port * 10u + (c - '0');
+
+	if (v > 65535)
+		return false;
+	st->port = v;
+	return true;
+}
+
+/* ---- "h1,h2,h3,h4,p1,p2", shared by PORT and 227 ---- */
+
+enum six_step {
+	SIX_DIGIT,		/* a digit was added */
+	SIX_COMMA,		/* a comma started the next number */
+	SIX_END,		/* the sixth number ended just before this byte */
+	SIX_MALFORMED,
+	SIX_RANGE,
+};
+
+static enum six_step six_numbers_step(struct ftp_state *st, bool in_number,
+				      u8 c)
+{
+	if (is_digit(c))
+		return octet_digit(st, st->field, c) ? SIX_DIGIT : SIX_RANGE;
+	if (!in_number)
+		return SIX_MALFORMED;	/* empty field */
+	if (c == ',') {
+		if (st->field == 5)
+			return SIX_MALFORMED;	/* a seventh number */
+		st->field++;
+		return SIX_COMMA;
+	}
+	return st->field == 5 ? SIX_END : SIX_MALFORMED;
+}
+
+/* Move p1,p2 out of addr[4..5] into the port. */
+static u16 six_numbers_port(struct ftp_state *st)
+{
+	u16 port = st->addr[4] << 8 | st->addr[5];
+
+	st->addr[4] = 0;
+	st->addr[5] = 0;
+	return port;
+}
+
+/* ---- client commands ---- */
+
+struct keyword_step {
+	u8 from;
+	u8 ch;
+	u8 to;
+};
+
+/* The trie of PORT, PASV, EPRT, EPSV, AUTH. */
+static const struct keyword_step keyword_steps[] = {
+	{ ST_LINE_START, 'P', C_P }, { C_P, 'O', C_PO }, { C_PO, 'R', C_POR },
+	{ C_POR, 'T', C_PORT_KW }, { C_P, 'A', C_PA }, { C_PA, 'S', C_PAS },
+	{ C_PAS, 'V', C_PASV_KW },
+	{ ST_LINE_START, 'E', C_E }, { C_E, 'P', C_EP }, { C_EP, 'R', C_EPR },
+	{ C_EPR, 'T', C_EPRT_KW }, { C_EP, 'S', C_EPS },
+	{ C_EPS, 'V', C_EPSV_KW },
+	{ ST_LINE_START, 'A', C_A }, { C_A, 'U', C_AU }, { C_AU, 'T', C_AUT },
+	{ C_AUT, 'H', C_AUTH_KW },
+};
+
+static void command_keyword(struct ftp_run *r, u8 c)
+{
+	unsigned int state = run_state(r);
+	size_t i;
+
+	c = upper(c);
+	for (i = 0; i < ARRAY_SIZE(keyword_steps); i++) {
+		if (keyword_steps[i].from == state && keyword_steps[i].ch == c) {
+			set_state(r, keyword_steps[i].to);
+			return;
+		}
+	}
+	set_state(r, ST_SKIP);	/* some other command */
+}
+
+struct keyword_end {
+	u8 state;		/* the keyword was just completed */
+	u8 on_space;		/* state after a space */
+	bool takes_argument;	/* CR or LF right away is malformed */
+	u8 kind;		/* offer kind to refuse with */
+};
+
+static const struct keyword_end keyword_ends[] = {
+	{ C_PORT_KW, C_PORT_SP, true, FTP_OFFER_PORT },
+	{ C_EPRT_KW, C_EPRT_SP, true, FTP_OFFER_EPRT },
+	{ C_PASV_KW, C_PASV_REST, false, 0 },
+	{ C_EPSV_KW, C_EPSV_REST, false, 0 },
+	{ C_AUTH_KW, C_AUTH_REST, false, 0 },
+};
+
+/* The command's completed line matters to the reply that answers it. */
+static void command_line_complete(struct ftp_run *r, unsigned int state)
+{
+	struct ftp_state *st = r->st;
+
+	if (state == C_PASV_KW || state == C_PASV_REST) {
+		st->pending_pasv = 1;
+		note(r, FTP_NOTE_PASV);
+	} else if (state == C_EPSV_KW || state == C_EPSV_REST) {
+		st->pending_pasv = 1;
+		note(r, FTP_NOTE_EPSV);
+	} else if (state == C_AUTH_KW || state == C_AUTH_REST) {
+		st->pending_auth = 1;
+	}
+}
+
+/* The byte right after a complete keyword decides whether it is one. */
+static void command_keyword_end(struct ftp_run *r, u8 c)
+{
+	unsigned int state = run_state(r);
+	const struct keyword_end *end = keyword_ends;
+
+	while (end < keyword_ends + ARRAY_SIZE(keyword_ends) - 1 &&
+	       end->state != state)
+		end++;
+	if (c == ' ' || (c == '\r' && !end->takes_argument)) {
+		set_state(r, end->on_space);
+	} else if (c == '\r' || c == '\n') {
+		if (end->takes_argument)
+			refuse_malformed(r, end->kind);
+		else
+			command_line_complete(r, state);
+	} else {
+		set_state(r, ST_SKIP);	/* e.g. "PORTS": another command */
+	}
+}
+
+static void command_rest(struct ftp_run *r, u8 c)
+{
+	if (c == '\n')
+		command_line_complete(r, run_state(r));
+}
+
+
+/*
+ * After the last field of a PORT/EPRT only spaces and CR may precede the LF.
+ * They are counted so that the text end can be found from the LF's offset.
+ */
+static void command_tail_byte(struct ftp_run *r, u8 c, enum ftp_offer_kind kind,
+			      unsigned int tail_state)
+{
+	struct ftp_state *st = r->st;
+	u16 port;
+
+	if (c == ' ' || c == '\r') {
+		count_trailing(st);
+		set_state(r, tail_state);
+	} else if (c == '\n') {
+		port = kind == FTP_OFFER_PORT ? six_numbers_port(st) : st->port;
+		offer_accept(r, kind, kind_family(st, kind), port,
+			     r->off - st->delim);
+	} else {
+		refuse_malformed(r, kind);
+	}
+}
+
+static void port_number_byte(struct ftp_run *r, u8 c)
+{
+	struct ftp_state *st = r->st;
+
+	switch (six_numbers_step(st, run_state(r) == C_PORT_NUM, c)) {
+	case SIX_DIGIT:
+		set_state(r, C_PORT_NUM);
+		count_text(st);
+		break;
+	case SIX_COMMA:
+		set_state(r, C_PORT_NUM_START);
+		count_text(st);
+		break;
+	case SIX_END:
+		command_tail_byte(r, c, FTP_OFFER_PORT, C_PORT_TAIL);
+		break;
+	case SIX_RANGE:
+		refuse_range(r, FTP_OFFER_PORT);
+		break;
+	default:
+		refuse_malformed(r, FTP_OFFER_PORT);
+	}
+}
+
+/* First byte of the PORT argument, after the spaces. */
+static void port_arg_start(struct ftp_run *r, u8 c)
+{
+	if (c == ' ')
+		return;
+	if (r->st->family_v6) {
+		refuse(r, FTP_OFFER_PORT, FTP_REFUSED_FAMILY, FTP_FAMILY_IPV4);
+		return;
+	}
+	if (!is_digit(c) || !acc_claim(r)) {
+		refuse_malformed(r, FTP_OFFER_PORT);
+		return;
+	}
+	set_state(r, C_PORT_NUM_START);
+	port_number_byte(r, c);
+}
+
+/* The first non-space byte after "EPRT" is the delimiter. */
+static void eprt_arg_start(struct ftp_run *r, u8 c)
+{
+	if (c == ' ')
+		return;
+	if (!is_delimiter_char(c) || !acc_claim(r)) {
+		refuse_malformed(r, FTP_OFFER_EPRT);
+		return;
+	}
+	r->st->delim = c;
+	set_state(r, C_EPRT_AF);
+}
+
+static void eprt_family_byte(struct ftp_run *r, u8 c)
+{
+	enum ftp_family af;
+
+	if (c == r->st->delim || (c != '1' && c != '2')) {
+		refuse_malformed(r, FTP_OFFER_EPRT);
+		return;
+	}
+	af = c == '1' ? FTP_FAMILY_IPV4 : FTP_FAMILY_IPV6;
+	if (af != control_family(r->st)) {
+		refuse(r, FTP_OFFER_EPRT, FTP_REFUSED_FAMILY, af);
+		return;
+	}
+	set_state(r, af == FTP_FAMILY_IPV4 ? C_EPRT_AF1 : C_EPRT_AF2);
+}
+
+static void eprt_after_family(struct ftp_run *r, u8 c)
+{
+	unsigned int state = run_state(r);
+
+	if (c != r->st->delim)
+		refuse_malformed(r, FTP_OFFER_EPRT);
+	else
+		set_state(r, state == C_EPRT_AF1 ? C_EPRT_V4_START : C_EPRT_V6_START);
+}
+
+/* Dotted quad; a byte equal to the delimiter is always the delimiter. */
+static void eprt_v4_byte(struct ftp_run *r, u8 c)
+{
+	struct ftp_state *st = r->st;
+	bool in_number = run_state(r) == C_EPRT_V4_NUM;
+
+	if (c == st->delim) {
+		if (in_number && st->field == 3)
+			set_state(r, C_EPRT_PORT_START);
+		else
+			refuse_malformed(r, FTP_OFFER_EPRT);
+	} else if (c == '.' && in_number && st->field < 3) {
+		st->field++;
+		set_state(r, C_EPRT_V4_START);
+	} else if (!is_digit(c)) {
+		refuse_malformed(r, FTP_OFFER_EPRT);
+	} else if (!octet_digit(st, st->field, c)) {
+		refuse_range(r, FTP_OFFER_EPRT);
+	} else {
+		set_state(r, C_EPRT_V4_NUM);
+	}
+}
+
+/*
+ * IPv6 text: groups are accumulated in place at their index; after "::"
+ * they land right after the groups before it and are moved to the end of
+ * the address once the delimiter shows how many there were.
+ */
+static void v6_group_digit(struct ftp_run *r, int digit, unsigned int next)
+{
+	u8 *group = r->st->addr + 2 * r->st->field;
+	unsigned int value = group[0] << 8 | group[1];
+
+	if (value > 0x0fff) {
+		refuse_malformed(r, FTP_OFFER_EPRT);
+		return;
+	}
+	value = value << 4 | digit;
+	group[0] = value >> 8;
+	group[1] = value & 0xff;
+	set_state(r, next);
+}
+
+/* Move the @after groups typed after "::" to the end; zero the gap. */
+static void v6_expand(struct ftp_state *st, unsigned int after)
+{
+	unsigned int from = st->dcolon * 2;
+	unsigned int to = 16 - after * 2;
+	unsigned int i;
+
+	for (i = after * 2; i-- > 0;)
+		st->addr[to + i] = st->addr[from + i];
+	memset(st->addr + from, 0, to - from);
+}
+
+static void eprt_v6_hex(struct ftp_run *r, unsigned int state, int digit)
+{
+	switch (state) {
+	case C_EPRT_V6_START:
+	case C_EPRT_V6_GROUP:
+	case C_EPRT_V6_COLON:
+		v6_group_digit(r, digit, C_EPRT_V6_GROUP);
+		break;
+	case C_EPRT_V6_DC:
+		/* "::" must stand for at least one group */
+		if (r->st->field == 7)
+			refuse_malformed(r, FTP_OFFER_EPRT);
+		else
+			v6_group_digit(r, digit, C_EPRT_V6_DC_GROUP);
+		break;
+	case C_EPRT_V6_DC_GROUP:
+	case C_EPRT_V6_DC_COLON:
+		v6_group_digit(r, digit, C_EPRT_V6_DC_GROUP);
+		break;
+	default:
+		refuse_malformed(r, FTP_OFFER_EPRT);
+	}
+}
+
+static void eprt_v6_colon(struct ftp_run *r, unsigned int state)
+{
+	struct ftp_state *st = r->st;
+
+	if (state == C_EPRT_V6_START) {
+		set_state(r, C_EPRT_V6_LEAD);
+	} else if (state == C_EPRT_V6_LEAD || state == C_EPRT_V6_COLON) {
+		st->dcolon = st->field;
+		set_state(r, C_EPRT_V6_DC);
+	} else if (state == C_EPRT_V6_GROUP && st->field < 7) {
+		st->field++;
+		set_state(r, C_EPRT_V6_COLON);
+	} else if (state == C_EPRT_V6_DC_GROUP && st->field < 6) {
+		st->field++;
+		set_state(r, C_EPRT_V6_DC_COLON);
+	} else {
+		refuse_malformed(r, FTP_OFFER_EPRT);	/* 9 groups, ":::" */
+	}
+}
+
+static void eprt_v6_delimiter(struct ftp_run *r, unsigned int state)
+{
+	struct ftp_state *st = r->st;
+
+	if (state == C_EPRT_V6_GROUP && st->field == 7) {
+		set_state(r, C_EPRT_PORT_START);
+	} else if (state == C_EPRT_V6_DC) {
+		v6_expand(st, 0);
+		set_state(r, C_EPRT_PORT_START);
+	} else if (state == C_EPRT_V6_DC_GROUP) {
+		v6_expand(st, st->field + 1 - st->dcolon);
+		set_state(r, C_EPRT_PORT_START);
+	} else {
+		refuse_malformed(r, FTP_OFFER_EPRT);
+	}
+}
+
+static void eprt_v6_byte(struct ftp_run *r, u8 c)
+{
+	unsigned int state = run_state(r);
+	int digit = hex_value(c);
+
+	if (c == r->st->delim)
+		eprt_v6_delimiter(r, state);
+	else if (c == ':')
+		eprt_v6_colon(r, state);
+	else if (digit >= 0)
+		eprt_v6_hex(r, state, digit);
+	else
+		refuse_malformed(r, FTP_OFFER_EPRT);
+}
+
+static void eprt_port_byte(struct ftp_run *r, u8 c)
+{
+	if (c == r->st->delim || !is_digit(c))
+		refuse_malformed(r, FTP_OFFER_EPRT);
+	else if (!port_digit(r->st, c))
+		refuse_range(r, FTP_OFFER_EPRT);
+	else
+		set_state(r, C_EPRT_PORT);
+}
+
+/* The final delimiter: from here on st->delim counts trailing bytes. */
+static void eprt_port_end(struct ftp_run *r)
+{
+	if (!r->st->port) {
+		refuse_range(r, FTP_OFFER_EPRT);
+		return;
+	}
+	r->st->delim = 1;
+	set_state(r, C_EPRT_TAIL);
+}
+
+/* The EPRT argument after its first delimiter. */
+static void eprt_byte(struct ftp_run *r, u8 c)
+{
+	struct ftp_state *st = r->st;
+	unsigned int state = run_state(r);
+
+	if (state == C_EPRT_TAIL) {
+		command_tail_byte(r, c, FTP_OFFER_EPRT, C_EPRT_TAIL);
+		return;
+	}
+	if (state == C_EPRT_PORT && c == st->delim) {
+		eprt_port_end(r);
+		return;
+	}
+	count_text(st);
+	if (state == C_EPRT_AF)
+		eprt_family_byte(r, c);
+	else if (state == C_EPRT_AF1 || state == C_EPRT_AF2)
+		eprt_after_family(r, c);
+	else if (state == C_EPRT_V4_START || state == C_EPRT_V4_NUM)
+		eprt_v4_byte(r, c);
+	else if (state >= C_EPRT_V6_START && state <= C_EPRT_V6_DC_COLON)
+		eprt_v6_byte(r, c);
+	else
+		eprt_port_byte(r, c);
+}
+
+static void command_byte(struct ftp_run *r, u8 c)
+{
+	unsigned int state = run_state(r);
+
+	if (state < ST_LINE_START)
+		return;
+	if (state <= C_AUT)
+		command_keyword(r, c);
+	else if (state <= C_AUTH_KW)
+		command_keyword_end(r, c);
+	else if (state <= C_AUTH_REST)
+		command_rest(r, c);
+	else if (state == C_PORT_SP)
+		port_arg_start(r, c);
+	else if (state == C_EPRT_SP)
+		eprt_arg_start(r, c);
+	else if (state <= C_PORT_NUM)
+		port_number_byte(r, c);
+	else if (state == C_PORT_TAIL)
+		command_tail_byte(r, c, FTP_OFFER_PORT, C_PORT_TAIL);
+	else
+		eprt_byte(r, c);
+}
+
+/* ---- server replies ---- */
+
+static void become_encrypted(struct ftp_run *r)
+{
+	struct ftp_state *st = r->st;
+
+	st->cmd_state = ST_ENCRYPTED;
+	st->reply_state = ST_ENCRYPTED;
+	st->pending_pasv = 0;
+	st->pending_auth = 0;
+	note(r, FTP_NOTE_ENCRYPTED);
+}
+
+/* Three digits at the start of a line: accumulated into reply_code. */
+static void reply_code_digit(struct ftp_run *r, u8 c)
+{
+	struct ftp_state *st = r->st;
+	unsigned int state = run_state(r);
+
+	if (!is_digit(c)) {
+		set_state(r, ST_SKIP);
+		return;
+	}
+	st->reply_code = (state == ST_LINE_START ? 0 : st->reply_code * 10) +
+			 (c - '0');
+	set_state(r, state == ST_LINE_START ? R_D1 : state + 1);
+}
+
+/* A 227/229 line: only an answer to PASV/EPSV can announce a port. */
+static void reply_announce_start(struct ftp_run *r, unsigned int code,
+				 bool answered, u8 c)
+{
+	enum ftp_offer_kind kind = code == 227 ? FTP_OFFER_227 : FTP_OFFER_229;
+	enum ftp_family family = code == 227 ? FTP_FAMILY_IPV4 :
+					       control_family(r->st);
+
+	if (!answered)
+		refuse(r, kind, FTP_REFUSED_UNANSWERED, family);
+	else if (kind == FTP_OFFER_227 && r->st->family_v6)
+		refuse(r, kind, FTP_REFUSED_FAMILY, family);
+	else if (c != ' ')
+		refuse(r, kind, FTP_REFUSED_MALFORMED, family);
+	else
+		set_state(r, kind == FTP_OFFER_227 ? R_227_SCAN : R_229_SCAN);
+}
+
+/*
+ * The byte after the code. A final reply (2xx-5xx), multi-line or not,
+ * answers an outstanding PASV/EPSV, else an outstanding AUTH: if a client
+ * pipelines "EPSV" and "AUTH TLS", the 229 must not use up the AUTH. A 234
+ * answers nothing but AUTH, so it goes to AUTH whatever else is pending.
+ */
+static void reply_code_complete(struct ftp_run *r, u8 c)
+{
+	struct ftp_state *st = r->st;
+	unsigned int code = st->reply_code;
+	bool answered = false;
+
+	if ((c != ' ' && c != '-' && c != '\r' && c != '\n') ||
+	    code < 100 || code >= 600) {
+		set_state(r, ST_SKIP);	/* not a reply line */
+		return;
+	}
+	if (code >= 200) {
+		if (code == 234 && st->pending_auth) {
+			become_encrypted(r);
+			return;
+		}
+		answered = st->pending_pasv;
+		if (answered)
+			st->pending_pasv = 0;
+		else
+			st->pending_auth = 0;
+	}
+	if (c == '-')
+		set_state(r, R_ML_SKIP);
+	else if (code == 227 || code == 229)
+		reply_announce_start(r, code, answered, c);
+	else
+		set_state(r, ST_SKIP);
+}
+
+/* Inside "NNN-": only a line starting "NNN " ends the reply. */
+static void reply_multiline_byte(struct ftp_run *r, u8 c)
+{
+	unsigned int code = r->st->reply_code;
+	unsigned int state = run_state(r);
+	unsigned int want;
+
+	if (state == R_ML_M3) {
+		set_state(r, c == ' ' ? ST_SKIP : R_ML_SKIP);
+		return;
+	}
+	want = state == R_ML_LS ? code / 100 :
+	       state == R_ML_M1 ? code / 10 % 10 : code % 10;
+	set_state(r, c == '0' + want ? state + 1 : R_ML_SKIP);
+}
+
+static void reply_227_number_byte(struct ftp_run *r, u8 c)
+{
+	struct ftp_state *st = r->st;
+
+	switch (six_numbers_step(st, run_state(r) == R_227_NUM, c)) {
+	case SIX_DIGIT:
+		set_state(r, R_227_NUM);
+		count_text(st);
+		break;
+	case SIX_COMMA:
+		set_state(r, R_227_NUM_START);
+		count_text(st);
+		break;
+	case SIX_END:	/* whatever follows the numbers is ignored */
+		offer_accept(r, FTP_OFFER_227, FTP_FAMILY_IPV4,
+			     six_numbers_port(st), r->off);
+		break;
+	case SIX_RANGE:
+		refuse_range(r, FTP_OFFER_227);
+		break;
+	default:
+		refuse_malformed(r, FTP_OFFER_227);
+	}
+}
+
+/* RFC 1123 4.1.2.6: the numbers start at the first digit of the text. */
+static void reply_227_scan(struct ftp_run *r, u8 c)
+{
+	if (c == '\n') {
+		refuse_malformed(r, FTP_OFFER_227);
+	} else if (is_digit(c)) {
+		if (!acc_claim(r)) {
+			refuse_malformed(r, FTP_OFFER_227);
+			return;
+		}
+		set_state(r, R_227_NUM_START);
+		reply_227_number_byte(r, c);
+	}
+}
+
+/* RFC 2428: "(" then <d><d><d><port><d>. */
+static void reply_229_scan(struct ftp_run *r, u8 c)
+{
+	if (c == '\n') {
+		refuse_malformed(r, FTP_OFFER_229);
+	} else if (c == '(') {
+		if (acc_claim(r))
+			set_state(r, R_229_D1);
+		else
+			refuse_malformed(r, FTP_OFFER_229);
+	}
+}
+
+static void reply_229_byte(struct ftp_run *r, u8 c)
+{
+	struct ftp_state *st = r->st;
+	unsigned int state = run_state(r);
+
+	if (state == R_229_D1 && is_delimiter_char(c)) {
+		st->delim = c;
+		set_state(r, R_229_D2);
+	} else if ((state == R_229_D2 || state == R_229_D3) && c == st->delim) {
+		set_state(r, state + 1);
+	} else if (state == R_229_PORT && c == st->delim) {
+		offer_accept(r, FTP_OFFER_229, control_family(st), st->port,
+			     r->off);
+	} else if (state < R_229_PORT_START || c == st->delim || !is_digit(c)) {
+		refuse_malformed(r, FTP_OFFER_229);
+	} else if (!port_digit(st, c)) {
+		refuse_range(r, FTP_OFFER_229);
+	} else {
+		count_text(st);
+		set_state(r, R_229_PORT);
+	}
+}
+
+static void reply_byte(struct ftp_run *r, u8 c)
+{
+	unsigned int state = run_state(r);
+
+	if (state < ST_LINE_START || state == R_ML_SKIP)
+		return;
+	if (state <= R_D2)
+		reply_code_digit(r, c);
+	else if (state == R_D3)
+		reply_code_complete(r, c);
+	else if (state <= R_ML_M3)
+		reply_multiline_byte(r, c);
+	else if (state == R_227_SCAN)
+		reply_227_scan(r, c);
+	else if (state == R_229_SCAN)
+		reply_229_scan(r, c);
+	else if (state <= R_227_NUM)
+		reply_227_number_byte(r, c);
+	else
+		reply_229_byte(r, c);
+}
+
+/* ---- the stream ---- */
+
+static void line_end(struct ftp_run *r)
+{
+	if (run_state(r) == ST_ENCRYPTED)
+		return;
+	set_state(r, in_multiline(r) ? R_ML_LS : ST_LINE_START);
+	set_cont(r, false);
+}
+
+static void parse_byte(struct ftp_run *r, u8 c)
+{
+	if (r->dir == FTP_DIR_COMMAND)
+		command_byte(r, c);
+	else
+		reply_byte(r, c);
+	if (c == '\n')
+		line_end(r);
+}
+
+/* A gap: what was missed may have held anything, so wait for a new line. */
+static void stream_resync(struct ftp_run *r, u32 seq, u32 len)
+{
+	r->st->next_seq[r->dir] = seq + len;
+	set_state(r, in_multiline(r) ? R_ML_SKIP : ST_SKIP);
+	set_cont(r, true);
+	note(r, FTP_NOTE_RESYNC);
+}
+
+static u32 stream_syn(struct ftp_run *r, u32 seq, u32 len)
+{
+	struct ftp_state *st = r->st;
+
+	/* a stale SYN must not rewind the stream over bytes already parsed */
+	if (run_state(r) != ST_UNSYNCED &&
+	    (s32)(seq - st->next_seq[r->dir]) < 0)
+		return len;
+	st->next_seq[r->dir] = seq + len;
+	set_state(r, ST_LINE_START);
+	set_cont(r, false);
+	return 0;
+}
+
+/* In-order bytes follow; remember whether they continue an earlier line. */
+static void stream_continue(struct ftp_run *r)
+{
+	if (at_line_start(r))
+		return;
+	set_cont(r, true);
+	if (holds_acc(r->st, r->dir))
+		r->st->text_len = TEXT_UNKNOWN;
+}
+
+void ftp_session_init(struct ftp_session *s, enum ftp_family control_family)
+{
+	struct ftp_state *st = state_of(s);
+
+	memset(s, 0, sizeof(*s));
+	st->family_v6 = control_family == FTP_FAMILY_IPV6;
+}
+
+bool ftp_session_encrypted(const struct ftp_session *s)
+{
+	const struct ftp_state *st = (const struct ftp_state *)s->opaque;
+
+	return st->cmd_state == ST_ENCRYPTED;
+}
+
+u32 ftp_stream_begin(struct ftp_session *s, enum ftp_dir dir, u32 seq,
+		     u32 len, bool syn,
+		     const struct ftp_engine_ops *ops, void *ctx)
+{
+	struct ftp_run r = { .st = state_of(s), .dir = dir, .ops = ops, .ctx = ctx };
+	unsigned int state = run_state(&r);
+	u32 behind;
+
+	if (state == ST_ENCRYPTED)
+		return len;
+	if (syn)
+		return stream_syn(&r, seq, len);
+	if (state == ST_UNSYNCED) {
+		stream_resync(&r, seq, len);
+		return 0;
+	}
+	if (!len)
+		return 0;
+	behind = r.st->next_seq[dir] - seq;
+	if ((s32)behind < 0) {
+		stream_resync(&r, seq, len);
+		return 0;
+	}
+	if (behind >= len)
+		return len;	/* all retransmitted */
+	r.st->next_seq[dir] = seq + len;
+	stream_continue(&r);
+	return behind;
+}
+
+/* Bytes that cannot matter are passed over without a per-byte dispatch. */
+static u32 skip_to_line_end(const struct ftp_run *r, const u8 *data, u32 i,
+			    u32 n)
+{
+	unsigned int state = run_state(r);
+	const u8 *lf;
+
+	if (state != ST_SKIP && !(r->dir == FTP_DIR_REPLY && state == R_ML_SKIP))
+		return i;
+	lf = memchr(data + i, '\n', n - i);
+	return lf ? (u32)(lf - data) : n;
+}
+
+void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
+		     const u8 *data, u32 n, u32 off,
+		     const struct ftp_engine_ops *ops, void *ctx)
+{
+	struct ftp_run r = { .st = state_of(s), .dir = dir, .ops = ops, .ctx = ctx };
+	u32 i = 0;
+
+	while (i < n) {
+		if (run_state(&r) <= ST_ENCRYPTED)
+			return;	/* unsynced or opaque: nothing to parse */
+		i = skip_to_line_end(&r, data, i, n);
+		if (i == n)
+			return;
+		r.off = off + i;
+		parse_byte(&r, data[i]);
+		i++;
+	}
+}
+
+void ftp_stream_segment(struct ftp_session *s, enum ftp_dir dir, u32 seq,
+			const u8 *data, u32 len, bool syn,
+			const struct ftp_engine_ops *ops, void *ctx)
+{
+	u32 off = ftp_stream_begin(s, dir, seq, len, syn, ops, ctx);
+
+	if (off < len)
+		ftp_stream_feed(s, dir, data + off, len - off, off, ops, ctx);
+}
+
+const char *ftp_offer_kind_name(enum ftp_offer_kind kind)
+{
+	static const char *const names[FTP_OFFER_KIND_COUNT] = {
+		[FTP_OFFER_PORT] = "port",
+		[FTP_OFFER_EPRT] = "eprt",
+		[FTP_OFFER_227] = "227",
+		[FTP_OFFER_229] = "229",
+	};
+
+	return (unsigned int)kind < FTP_OFFER_KIND_COUNT ? names[kind] : "?";
+}
+
+const char *ftp_refusal_name(enum ftp_refusal refusal)
+{
+	static const char *const names[FTP_REFUSAL_COUNT] = {
+		[FTP_ACCEPTED] = "accepted",
+		[FTP_REFUSED_MALFORMED] = "malformed",
+		[FTP_REFUSED_OUT_OF_RANGE] = "out_of_range",
+		[FTP_REFUSED_FAMILY] = "family",
+		[FTP_REFUSED_UNANSWERED] = "unanswered",
+	};
+
+	return (unsigned int)refusal < FTP_REFUSAL_COUNT ? names[refusal] : "?";
+}

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target for the FTP engine.
+ *
+ * Input layout:
+ *   byte 0      flags: bit 0 IPv6 control connection, bit 1 SYN seen on
+ *               the command direction, bit 2 on the reply direction,
+ *               bit 3 chaos (gaps, stale and fresh SYNs, jumps)
+ *   bytes 1-4   command direction ISN, 5-8 reply direction ISN
+ *   bytes 9-12  seed of the generator that splits and retransmits
+ *   the rest    chunks of stream: 0xFE ends a chunk and sends the next
+ *               one on the command direction, 0xFF on the reply direction;
+ *               the first chunk is a command chunk.
+ *
+ * Every run checks invariants on each offer (abort() on violation). In
+ * order (no chaos) the same chunks are also fed a second time, each chunk
+ * cut into random pieces interleaved with retransmissions and partial
+ * overlaps of earlier bytes: both runs must produce the same offers.
+ */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftp_engine.h"
+
+#define HEADER_LEN	13
+#define MAX_OFFERS	4096
+
+struct offer_log {
+	int n;
+	struct ftp_offer offers[MAX_OFFERS];
+};
+
+struct run {
+	struct ftp_session s;
+	enum ftp_family family;
+	u32 seq[2];			/* next in-order sequence number */
+	const u8 *stream[2];		/* each direction's bytes so far... */
+	u32 stream_len[2];		/* ...in the input, as one run of chunks */
+	const u8 *seg;
+	u32 seg_len;
+	/*
+	 * Each accepted 227/229 used up a pending PASV/EPSV, set by a note.
+	 * A flag would be too strict: a PASV noted while a 229 line is
+	 * already mid-parse does not belong to that line.
+	 */
+	unsigned int pasv_notes;
+	unsigned int passive_accepts;
+	bool encrypted;
+	struct offer_log *log;
+};
+
+static void die(const char *why)
+{
+	fprintf(stderr, "invariant violated: %s\n", why);
+	abort();
+}
+
+static void check(bool ok, const char *why)
+{
+	if (!ok)
+		die(why);
+}
+
+/* Parse "a,b,c,..." of exactly @count decimal numbers. */
+static bool parse_numbers(const u8 *p, u32 len, unsigned int *out, int count)
+{
+	int field = 0;
+	u32 i;
+
+	out[0] = 0;
+	for (i = 0; i < len; i++) {
+		if (p[i] == ',') {
+			if (++field >= count || i == 0 || p[i - 1] == ',')
+				return false;
+			out[field] = 0;
+		} else if (p[i] >= '0' && p[i] <= '9') {
+			out[field] = out[field] * 10 + (p[i] - '0');
+			if (out[field] > 65535)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return field == count - 1 && len && p[len - 1] != ',';
+}
+
+/*
+ * "<af><d><addr><d><port>". The address is compared when inet_pton() can
+ * read it: the engine also takes forms it refuses, such as "00001::".
+ */
+static void check_eprt_text(const struct ftp_offer *o, const u8 *t, u32 len)
+{
+	char addr[300];
+	u8 bin[16];
+	unsigned int port;
+	u32 last;
+
+	check(len >= 5 && t[0] == '0' + o->family, "EPRT text family");
+	for (last = len - 1; last > 2 && t[last] != t[1]; last--)
+		;
+	check(last > 2, "EPRT text delimiters");
+	check(parse_numbers(t + last + 1, len - last - 1, &port, 1) &&
+	      port == o->port, "EPRT text port mismatch");
+	if (last - 2 >= sizeof(addr))
+		return;		/* zero padding beyond any text_len */
+	memcpy(addr, t + 2, last - 2);
+	addr[last - 2] = '\0';
+	if (inet_pton(o->family == FTP_FAMILY_IPV6 ? AF_INET6 : AF_INET,
+		      addr, bin) == 1)
+		check(!memcmp(bin, o->addr, o->family == FTP_FAMILY_IPV6 ?
+			      16 : 4), "EPRT text address mismatch");
+}
+
+/* The text an accepted offer points at must say what the offer says. */
+static void check_text(const struct run *r, const struct ftp_offer *o)
+{
+	const u8 *t = r->seg + o->text_start;
+	u32 len = o->text_end - o->text_start;
+	unsigned int v[6];
+
+	check(o->text_start <= o->text_end && o->text_end <= r->seg_len,
+	      "text offsets outside the segment");
+	if (o->kind == FTP_OFFER_PORT || o->kind == FTP_OFFER_227) {
+		check(parse_numbers(t, len, v, 6), "PORT/227 text malformed");
+		check(v[0] == o->addr[0] && v[1] == o->addr[1] &&
+		      v[2] == o->addr[2] && v[3] == o->addr[3] &&
+		      v[4] * 256 + v[5] == o->port, "PORT/227 text mismatch");
+	} else if (o->kind == FTP_OFFER_229) {
+		check(parse_numbers(t, len, v, 1) && v[0] == o->port,
+		      "229 text mismatch");
+	} else {
+		check_eprt_text(o, t, len);
+	}
+}
+
+static void check_accepted(struct run *r, const struct ftp_offer *o)
+{
+	static const u8 zero[16];
+
+	check(o->port != 0, "accepted port 0");
+	if (o->kind == FTP_OFFER_227 || o->kind == FTP_OFFER_229) {
+		r->passive_accepts++;
+		check(r->passive_accepts <= r->pasv_notes,
+		      "accepted 227/229 without PASV/EPSV");
+	}
+	if (o->kind == FTP_OFFER_PORT || o->kind == FTP_OFFER_227)
+		check(o->family == FTP_FAMILY_IPV4 &&
+		      r->family == FTP_FAMILY_IPV4, "PORT/227 family");
+	else
+		check(o->family == r->family, "EPRT/229 family");
+	if (o->kind == FTP_OFFER_229)
+		check(!memcmp(o->addr, zero, 16), "229 with an address");
+	if (o->family == FTP_FAMILY_IPV4)
+		check(!memcmp(o->addr + 4, zero, 12), "IPv4 address tail");
+	if (o->text_in_segment)
+		check_text(r, o);
+}
+
+static void on_offer(void *ctx, const struct ftp_offer *o)
+{
+	struct run *r = ctx;
+
+	check(!r->encrypted, "offer after encryption");
+	check((unsigned int)o->kind < FTP_OFFER_KIND_COUNT, "bad kind");
+	check((unsigned int)o->refusal < FTP_REFUSAL_COUNT, "bad refusal");
+	check(o->family == FTP_FAMILY_IPV4 || o->family == FTP_FAMILY_IPV6,
+	      "bad family");
+	check(ftp_offer_kind_name(o->kind)[0] != '?', "kind without name");
+	check(ftp_refusal_name(o->refusal)[0] != '?', "refusal without name");
+	if (o->refusal == FTP_ACCEPTED)
+		check_accepted(r, o);
+	else
+		check(!o->text_in_segment, "refused offer with text");
+	if (r->log->n < MAX_OFFERS)
+		r->log->offers[r->log->n++] = *o;
+}
+
+static void on_note(void *ctx, enum ftp_note note)
+{
+	struct run *r = ctx;
+
+	check((unsigned int)note < FTP_NOTE_COUNT, "bad note");
+	check(!r->encrypted, "note after encryption");
+	if (note == FTP_NOTE_PASV || note == FTP_NOTE_EPSV)
+		r->pasv_notes++;
+	if (note == FTP_NOTE_ENCRYPTED)
+		r->encrypted = true;
+}
+
+static const struct ftp_engine_ops ops = {
+	.offer = on_offer,
+	.note = on_note,
+};
+
+/* xorshift32: the input's own seed decides every split. */
+static u32 next_rand(u32 *state)
+{
+	u32 x = *state ? *state : 0x9e3779b9u;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+static u32 read_u32(const u8 *p)
+{
+	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
+}
+
+static void run_init(struct run *r, const u8 *data, struct offer_log *log)
+{
+	int dir;
+
+	memset(r, 0, sizeof(*r));
+	r->family = data[0] & 1 ? FTP_FAMILY_IPV6 : FTP_FAMILY_IPV4;
+	r->log = log;
+	log->n = 0;
+	ftp_session_init(&r->s, r->family);
+	check(!ftp_session_encrypted(&r->s), "encrypted at start");
+	for (dir = 0; dir < 2; dir++) {
+		r->seq[dir] = read_u32(data + 1 + 4 * dir) + 1;
+		if (data[0] & (2 << dir))
+			ftp_stream_segment(&r->s, dir, r->seq[dir], NULL, 0,
+					   true, &ops, r);
+	}
+}
+
+/* Send stream bytes [from, to) of @dir as one segment at their own seq. */
+static void send_range(struct run *r, int dir, u32 from, u32 to)
+{
+	u32 base = r->seq[dir] - r->stream_len[dir];
+
+	r->seg = r->stream[dir] + from;
+	r->seg_len = to - from;
+	ftp_stream_segment(&r->s, dir, base + from, r->seg, r->seg_len,
+			   false, &ops, r);
+	check(!r->encrypted || ftp_session_encrypted(&r->s),
+	      "encryption noted but not reported");
+}
+
+/*
+ * Deliver a chunk; when @rng is given, as random pieces mixed with copies
+ * of bytes already sent, some overlapping the new ones.
+ */
+static void send_chunk(struct run *r, int dir, u32 len, u32 *rng)
+{
+	u32 start = r->stream_len[dir], pos = start, piece, back, rnd;
+
+	r->stream_len[dir] += len;
+	r->seq[dir] += len;
+	if (!rng) {
+		send_range(r, dir, start, start + len);
+		return;
+	}
+	while (pos < start + len) {
+		rnd = next_rand(rng);
+		piece = 1 + rnd % (start + len - pos);
+		if (rnd & 0x100)
+			piece = 1 + (rnd >> 9) % 4;	/* favour tiny pieces */
+		if (piece > start + len - pos)
+			piece = start + len - pos;
+		back = (rnd >> 16) % (pos + 1);
+		if ((rnd & 0x600) == 0x600 && back)
+			send_range(r, dir, pos - back, pos);	/* pure copy */
+		if ((rnd & 0x1800) == 0x1800)
+			send_range(r, dir, pos - back, pos + piece); /* overlap */
+		else
+			send_range(r, dir, pos, pos + piece);
+		pos += piece;
+	}
+}
+
+/* The stream of each direction is the concatenation of its chunks. */
+static void feed_all(struct run *r, const u8 *data, size_t size,
+		     u8 *const bufs[2], u32 *rng)
+{
+	size_t i = HEADER_LEN, start = HEADER_LEN;
+	int dir = FTP_DIR_COMMAND, next;
+
+	r->stream[0] = bufs[0];
+	r->stream[1] = bufs[1];
+	for (;; i++) {
+		if (i < size && data[i] < 0xfe)
+			continue;
+		memcpy(bufs[dir] + r->stream_len[dir], data + start, i - start);
+		send_chunk(r, dir, i - start, rng);
+		if (i >= size)
+			break;
+		next = data[i] == 0xfe ? FTP_DIR_COMMAND : FTP_DIR_REPLY;
+		dir = next;
+		start = i + 1;
+	}
+}
+
+/* Chaos: jumps forward and back, fresh and stale SYNs. Invariants only. */
+static void feed_chaos(struct run *r, const u8 *data, size_t size,
+		       u8 *const bufs[2], u32 *rng)
+{
+	size_t i = HEADER_LEN, start = HEADER_LEN;
+	int dir = FTP_DIR_COMMAND;
+	u32 rnd, len;
+
+	(void)bufs;
+	for (;; i++) {
+		if (i < size && data[i] < 0xfe)
+			continue;
+		rnd = next_rand(rng);
+		len = i - start;
+		if ((rnd & 7) == 0)
+			r->seq[dir] += rnd >> 8;		/* anywhere */
+		else if ((rnd & 7) == 1)
+			r->seq[dir] -= (rnd >> 8) % 64;		/* back */
+		if ((rnd & 0x78) == 0x08)
+			ftp_stream_segment(&r->s, dir, r->seq[dir], NULL, 0,
+					   true, &ops, r);
+		r->seg = data + start;
+		r->seg_len = len;
+		ftp_stream_segment(&r->s, dir, r->seq[dir], r->seg, len,
+				   (rnd & 0x780) == 0x080, &ops, r);
+		r->seq[dir] += len;
+		if (i >= size)
+			break;
+		dir = data[i] == 0xfe ? FTP_DIR_COMMAND : FTP_DIR_REPLY;
+		start = i + 1;
+	}
+}
+
+static bool same_offer(const struct ftp_offer *a, const struct ftp_offer *b)
+{
+	return a->kind == b->kind && a->refusal == b->refusal &&
+	       a->family == b->family && a->port == b->port &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static void compare_logs(const struct offer_log *a, const struct offer_log *b)
+{
+	int i;
+
+	check(a->n == b->n, "split run: different number of offers");
+	for (i = 0; i < a->n; i++)
+		check(same_offer(&a->offers[i], &b->offers[i]),
+		      "split run: different offer");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct offer_log whole, split;
+	static struct run r;
+	u8 *bufs[2];
+	u32 rng;
+
+	if (size < HEADER_LEN)
+		return 0;
+	bufs[0] = malloc(size);
+	bufs[1] = malloc(size);
+	if (!bufs[0] || !bufs[1])
+		abort();
+	rng = read_u32(data + 9);
+	run_init(&r, data, &whole);
+	if (data[0] & 8) {
+		feed_chaos(&r, data, size, bufs, &rng);
+	} else {
+		feed_all(&r, data, size, bufs, NULL);
+		run_init(&r, data, &split);
+		feed_all(&r, data, size, bufs, &rng);
+		compare_logs(&whole, &split);
+	}
+#ifdef FUZZ_DEBUG
+	fprintf(stderr, "offers: %d\n", whole.n);
+#endif
+	free(bufs[0]);
+	free(bufs[1]);
+	return 0;
+}

@@ -1,0 +1,691 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests for the FTP engine (module/ftp_engine.c), compiled in
+ * userspace. Prints one "PASS: ftp_engine/<case>" or
+ * "FAIL: ftp_engine/<case>: <why>" line per case; exits 1 if any failed.
+ *
+ * Most cases are scripts: a list of segments per direction, run through a
+ * fresh session, whose offers are rendered as one string such as
+ * "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]" and compared with the
+ * expectation. The bracketed part is the rewritable text the offer points
+ * at, present only when text_in_segment is set.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftp_engine.h"
+
+#define SUITE "ftp_engine"
+#define OUT_MAX 8192
+
+/* ---- reporting ---- */
+
+static char fail_why[512];
+static int failed_cases;
+
+static void fail(int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (fail_why[0])
+		return;		/* the first failure explains the case */
+	n = snprintf(fail_why, sizeof(fail_why), "line %d: ", line);
+	va_start(ap, fmt);
+	vsnprintf(fail_why + n, sizeof(fail_why) - n, fmt, ap);
+	va_end(ap);
+}
+
+#define CHECK(cond, ...) do { if (!(cond)) fail(__LINE__, __VA_ARGS__); } while (0)
+
+#define CHECK_STR(got, want) \
+	CHECK(strcmp((got), (want)) == 0, "got \"%s\", want \"%s\"", (got), (want))
+
+/* ---- a session under test ---- */
+
+struct rig {
+	struct ftp_session s;
+	u32 seq[2];
+	const u8 *seg;		/* segment being parsed, for text checks */
+	u32 seg_len;
+	char out[OUT_MAX];	/* offers rendered */
+	char bare[OUT_MAX];	/* the same without texts */
+	int offers;
+	int notes[FTP_NOTE_COUNT];
+	int bad_offsets;
+};
+
+static void append(char *buf, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf + len, OUT_MAX - len, fmt, ap);
+	va_end(ap);
+}
+
+static void render_offer(char *buf, const struct ftp_offer *o)
+{
+	char addr[INET6_ADDRSTRLEN];
+	int af = o->family == FTP_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+
+	append(buf, "%s%s %s", buf[0] ? "; " : "",
+	       ftp_offer_kind_name(o->kind), ftp_refusal_name(o->refusal));
+	if (o->refusal != FTP_ACCEPTED)
+		return;
+	if (o->kind == FTP_OFFER_229) {
+		append(buf, " v%c %u", af == AF_INET6 ? '6' : '4', o->port);
+		return;
+	}
+	inet_ntop(af, o->addr, addr, sizeof(addr));
+	append(buf, " %s %u", addr, o->port);
+}
+
+static void on_offer(void *ctx, const struct ftp_offer *o)
+{
+	struct rig *r = ctx;
+
+	r->offers++;
+	render_offer(r->out, o);
+	render_offer(r->bare, o);
+	if (!o->text_in_segment)
+		return;
+	if (o->text_start > o->text_end || o->text_end > r->seg_len) {
+		r->bad_offsets++;
+		return;
+	}
+	append(r->out, " [%.*s]", (int)(o->text_end - o->text_start),
+	       (const char *)r->seg + o->text_start);
+}
+
+static void on_note(void *ctx, enum ftp_note note)
+{
+	struct rig *r = ctx;
+
+	r->notes[note]++;
+}
+
+static const struct ftp_engine_ops rig_ops = {
+	.offer = on_offer,
+	.note = on_note,
+};
+
+static void rig_init_nosyn(struct rig *r, enum ftp_family family,
+			   u32 isn_cmd, u32 isn_reply)
+{
+	memset(r, 0, sizeof(*r));
+	ftp_session_init(&r->s, family);
+	r->seq[FTP_DIR_COMMAND] = isn_cmd + 1;
+	r->seq[FTP_DIR_REPLY] = isn_reply + 1;
+}
+
+static void rig_init_isn(struct rig *r, enum ftp_family family,
+			 u32 isn_cmd, u32 isn_reply)
+{
+	rig_init_nosyn(r, family, isn_cmd, isn_reply);
+	ftp_stream_segment(&r->s, FTP_DIR_COMMAND, isn_cmd + 1, NULL, 0, true,
+			   &rig_ops, r);
+	ftp_stream_segment(&r->s, FTP_DIR_REPLY, isn_reply + 1, NULL, 0, true,
+			   &rig_ops, r);
+}
+
+static void rig_init(struct rig *r, enum ftp_family family)
+{
+	rig_init_isn(r, family, 1000, 5000);
+}
+
+/* A segment at an explicit sequence number; does not move the rig's seq. */
+static void seg_at(struct rig *r, enum ftp_dir dir, u32 seq, const void *data,
+		   size_t len)
+{
+	r->seg = data;
+	r->seg_len = len;
+	ftp_stream_segment(&r->s, dir, seq, data, len, false, &rig_ops, r);
+}
+
+static void seg_n(struct rig *r, enum ftp_dir dir, const void *data, size_t len)
+{
+	seg_at(r, dir, r->seq[dir], data, len);
+	r->seq[dir] += len;
+}
+
+static void seg(struct rig *r, enum ftp_dir dir, const char *text)
+{
+	seg_n(r, dir, text, strlen(text));
+}
+
+static void cmd(struct rig *r, const char *text)
+{
+	seg(r, FTP_DIR_COMMAND, text);
+}
+
+static void reply(struct rig *r, const char *text)
+{
+	seg(r, FTP_DIR_REPLY, text);
+}
+
+/* ---- scripts ---- */
+
+enum split_mode {
+	SPLIT_NONE,		/* each step is one segment */
+	SPLIT_AT,		/* step split_step is cut at byte split_at */
+	SPLIT_BYTES,		/* every step one byte per segment */
+	SPLIT_FEED_BYTES,	/* one segment, fed to the engine a byte at a time */
+};
+
+struct step {
+	enum ftp_dir dir;
+	const char *text;
+};
+
+#define C(t) { FTP_DIR_COMMAND, (t) }
+#define R(t) { FTP_DIR_REPLY, (t) }
+#define MAX_STEPS 12
+
+struct script {
+	const char *name;
+	enum ftp_family family;
+	struct step steps[MAX_STEPS];
+	const char *want;	/* rendered offers with texts, unsplit */
+};
+
+static void step_feed_bytes(struct rig *r, enum ftp_dir dir, const char *text)
+{
+	u32 len = strlen(text), off, i;
+
+	r->seg = (const u8 *)text;
+	r->seg_len = len;
+	off = ftp_stream_begin(&r->s, dir, r->seq[dir], len, false, &rig_ops, r);
+	for (i = off; i < len; i++)
+		ftp_stream_feed(&r->s, dir, (const u8 *)text + i, 1, i,
+				&rig_ops, r);
+	r->seq[dir] += len;
+}
+
+static void run_step(struct rig *r, const struct step *st, enum split_mode mode,
+		     bool cut_here, size_t cut)
+{
+	size_t len = strlen(st->text), i;
+
+	if (mode == SPLIT_FEED_BYTES) {
+		step_feed_bytes(r, st->dir, st->text);
+	} else if (mode == SPLIT_BYTES) {
+		for (i = 0; i < len; i++)
+			seg_n(r, st->dir, st->text + i, 1);
+	} else if (cut_here && cut > 0 && cut < len) {
+		seg_n(r, st->dir, st->text, cut);
+		seg_n(r, st->dir, st->text + cut, len - cut);
+	} else {
+		seg(r, st->dir, st->text);
+	}
+}
+
+static void run_script(struct rig *r, const struct script *sc,
+		       enum split_mode mode, int split_step, size_t split_at)
+{
+	int i;
+
+	rig_init(r, sc->family);
+	for (i = 0; i < MAX_STEPS && sc->steps[i].text; i++)
+		run_step(r, &sc->steps[i], mode, i == split_step, split_at);
+}
+
+static const struct script scripts[] = {
+	{ "port_v4", FTP_FAMILY_IPV4, { C("PORT 10,0,0,1,4,1\r\n") },
+	  "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "port_v6_family", FTP_FAMILY_IPV6, { C("PORT 10,0,0,1,4,1\r\n") },
+	  "port family" },
+	{ "port_lowercase_lf", FTP_FAMILY_IPV4, { C("port 192,168,1,2,255,255\n") },
+	  "port accepted 192.168.1.2 65535 [192,168,1,2,255,255]" },
+	{ "port_mixed_case_spaces", FTP_FAMILY_IPV4,
+	  { C("PoRt   10,0,0,1,4,1   \r\n") },
+	  "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "port_after_other_lines", FTP_FAMILY_IPV4,
+	  { C("USER anonymous\r\nPASS x@\r\nTYPE I\r\nPORT 10,0,0,1,4,1\r\nPORT 10,0,0,2,0,21\r\n") },
+	  "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; port accepted 10.0.0.2 21 [10,0,0,2,0,21]" },
+	{ "port_leading_zeros", FTP_FAMILY_IPV4,
+	  { C("PORT 00000000000000000010,0,0,1,004,00000000000000000001\r\n") },
+	  "port accepted 10.0.0.1 1025 [00000000000000000010,0,0,1,004,00000000000000000001]" },
+	{ "eprt_v4_pipe", FTP_FAMILY_IPV4, { C("EPRT |1|132.235.1.2|6275|\r\n") },
+	  "eprt accepted 132.235.1.2 6275 [1|132.235.1.2|6275]" },
+	{ "eprt_v4_bang_lower", FTP_FAMILY_IPV4, { C("eprt !1!10.1.2.3!21!\n") },
+	  "eprt accepted 10.1.2.3 21 [1!10.1.2.3!21]" },
+	{ "eprt_v6_pipe", FTP_FAMILY_IPV6,
+	  { C("EPRT |2|1080::8:800:200C:417A|5282|\r\n") },
+	  "eprt accepted 1080::8:800:200c:417a 5282 [2|1080::8:800:200C:417A|5282]" },
+	{ "eprt_v6_bang", FTP_FAMILY_IPV6, { C("EPRT !2!::1!2000!\r\n") },
+	  "eprt accepted ::1 2000 [2!::1!2000]" },
+	{ "eprt_v6_forms", FTP_FAMILY_IPV6,
+	  { C("EPRT |2|fe80::1|1|\r\nEPRT |2|1::|2|\r\nEPRT |2|1:2:3:4:5:6:7:8|3|\r\n"
+	      "EPRT |2|::|4|\r\nEPRT |2|1:2:3:4:5:6:7::|5|\r\nEPRT |2|::2:3:4:5:6:7:8|6|\r\n"
+	      "EPRT |2|00001::FFFF|7|\r\n") },
+	  "eprt accepted fe80::1 1 [2|fe80::1|1]; eprt accepted 1:: 2 [2|1::|2]; "
+	  "eprt accepted 1:2:3:4:5:6:7:8 3 [2|1:2:3:4:5:6:7:8|3]; eprt accepted :: 4 [2|::|4]; "
+	  "eprt accepted 1:2:3:4:5:6:7:0 5 [2|1:2:3:4:5:6:7::|5]; "
+	  "eprt accepted 0:2:3:4:5:6:7:8 6 [2|::2:3:4:5:6:7:8|6]; "
+	  "eprt accepted 1::ffff 7 [2|00001::FFFF|7]" },
+	{ "eprt_v6_malformed", FTP_FAMILY_IPV6,
+	  { C("EPRT |2|1:2:3:4:5:6:7:8:9|1|\r\nEPRT |2|1::2::3|1|\r\nEPRT |2|:::1|1|\r\n"
+	      "EPRT |2|1:2:3:4:5:6:7::8|1|\r\nEPRT |2|1:2:3|1|\r\nEPRT |2|:1::|1|\r\n"
+	      "EPRT |2|1:|1|\r\nEPRT |2|::ffff:1.2.3.4|1|\r\nEPRT |2|12345::|1|\r\n"
+	      "EPRT |2||1|\r\nEPRT |2|g::|1|\r\n") },
+	  "eprt malformed; eprt malformed; eprt malformed; eprt malformed; eprt malformed; "
+	  "eprt malformed; eprt malformed; eprt malformed; eprt malformed; eprt malformed; "
+	  "eprt malformed" },
+	{ "eprt_family_mismatch_v4", FTP_FAMILY_IPV4, { C("EPRT |2|::1|2000|\r\n") },
+	  "eprt family" },
+	{ "eprt_family_mismatch_v6", FTP_FAMILY_IPV6, { C("EPRT |1|1.2.3.4|2000|\r\n") },
+	  "eprt family" },
+	{ "eprt_malformed", FTP_FAMILY_IPV4,
+	  { C("EPRT |3|1.2.3.4|2000|\r\nEPRT |1|1.2.3.4|2000\r\nEPRT |1!1.2.3.4!2000!\r\n"
+	      "EPRT |1|1.2.3|2000|\r\nEPRT |1|1.2.3.4.5|2000|\r\nEPRT |1|1.2.3.4||\r\n"
+	      "EPRT |1|1.2.3.4|2000|x\r\nEPRT |12|1.2.3.4|2000|\r\nEPRT\r\nEPRT \x7f" "1\x7f\r\n"
+	      "EPRT |1|1..3.4|2000|\r\nEPRT |1|1.2.3.4|20 00|\r\n") },
+	  "eprt malformed; eprt malformed; eprt malformed; eprt malformed; eprt malformed; "
+	  "eprt malformed; eprt malformed; eprt malformed; eprt malformed; eprt malformed; "
+	  "eprt malformed; eprt malformed" },
+	{ "eprt_out_of_range", FTP_FAMILY_IPV4,
+	  { C("EPRT |1|1.2.3.4|65536|\r\nEPRT |1|1.2.3.4|0|\r\nEPRT |1|1.2.3.256|21|\r\n"
+	      "EPRT |1|1.2.3.4|99999999999999999999|\r\nEPRT |1|1.2.3.4|000000000000000065535|\r\n") },
+	  "eprt out_of_range; eprt out_of_range; eprt out_of_range; eprt out_of_range; "
+	  "eprt accepted 1.2.3.4 65535 [1|1.2.3.4|000000000000000065535]" },
+	{ "eprt_trailing_spaces", FTP_FAMILY_IPV4, { C("EPRT   |1|1.2.3.4|21|   \r\n") },
+	  "eprt accepted 1.2.3.4 21 [1|1.2.3.4|21]" },
+	{ "port_refusals", FTP_FAMILY_IPV4,
+	  { C("PORT 10,0,0,1,0,65558\r\nPORT 10,0,0,1,256,22\r\nPORT 10,0,0,1,0,0\r\n"
+	      "PORT 10,0,0,256,4,1\r\nPORT 10,0,0,1,4,1,7\r\nPORT 10,0,0,1,4\r\n"
+	      "PORT 10,0,0,1,4,1 x\r\nPORT 10,0,0,1,4,1x\r\nPORT 10,,0,1,4,1\r\n"
+	      "PORT ,10,0,0,1,4,1\r\nPORT 10,0,0,1,4,\r\nPORT\r\nPORT \r\n"
+	      "PORT 99999999999999999999,0,0,1,4,1\r\nPORT 10.0.0.1,4,1\r\n") },
+	  "port out_of_range; port out_of_range; port out_of_range; port out_of_range; "
+	  "port malformed; port malformed; port malformed; port malformed; port malformed; "
+	  "port malformed; port malformed; port malformed; port malformed; port out_of_range; "
+	  "port malformed" },
+	{ "not_a_command", FTP_FAMILY_IPV4,
+	  { C(" PORT 10,0,0,1,4,1\r\nPORTS 10,0,0,1,4,1\r\nXPORT 10,0,0,1,4,1\r\n"
+	      "NOOP PORT 10,0,0,1,4,1\r\nPOR\r\nPASVX\r\nEPSVX\r\n") },
+	  "" },
+	{ "pasv_227", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("227 Entering Passive Mode (192,168,0,10,195,80).\r\n") },
+	  "227 accepted 192.168.0.10 50000 [192,168,0,10,195,80]" },
+	{ "pasv_227_no_parens", FTP_FAMILY_IPV4,
+	  { C("pasv\n"), R("227 =10,0,0,1,4,1\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "pasv_227_text_after", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("227 ok 10,0,0,1,4,1) and 7,8,9\r\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "pasv_227_malformed", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("227 Entering Passive Mode (10,0,0,1,4)\r\n"),
+	    C("PASV\r\n"), R("227 Entering Passive Mode\r\n"),
+	    C("PASV\r\n"), R("227 (10,0,0,1,4,1,2)\r\n"),
+	    C("PASV\r\n"), R("227 (10,0,0,1,4,65558)\r\n") },
+	  "227 malformed; 227 malformed; 227 malformed; 227 out_of_range" },
+	{ "pasv_227_v6_family", FTP_FAMILY_IPV6,
+	  { C("PASV\r\n"), R("227 Entering Passive Mode (10,0,0,1,4,1)\r\n") },
+	  "227 family" },
+	{ "epsv_229_v4", FTP_FAMILY_IPV4,
+	  { C("EPSV\r\n"), R("229 Entering Extended Passive Mode (|||6446|)\r\n") },
+	  "229 accepted v4 6446 [6446]" },
+	{ "epsv_229_v6_arg", FTP_FAMILY_IPV6,
+	  { C("EPSV 2\r\n"), R("229 Entering Extended Passive Mode (!!!6446!)\r\n") },
+	  "229 accepted v6 6446 [6446]" },
+	{ "epsv_229_refusals", FTP_FAMILY_IPV4,
+	  { C("EPSV\r\n"), R("229 (||6446|)\r\n"), C("EPSV\r\n"), R("229 (|||0|)\r\n"),
+	    C("EPSV\r\n"), R("229 (|||65536|)\r\n"), C("EPSV\r\n"), R("229 (|||6446)\r\n"),
+	    C("EPSV\r\n"), R("229 Entering Extended Passive Mode\r\n") },
+	  "229 malformed; 229 out_of_range; 229 out_of_range; 229 malformed; 229 malformed" },
+	{ "unanswered", FTP_FAMILY_IPV4,
+	  { R("227 Entering Passive Mode (10,0,0,1,4,1)\r\n229 (|||6446|)\r\n"),
+	    C("PASV\r\n"), R("227 (10,0,0,1,4,1)\r\n227 (10,0,0,1,4,1)\r\n") },
+	  "227 unanswered; 229 unanswered; 227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+	  "227 unanswered" },
+	{ "final_reply_consumes_pasv", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("500 no\r\n227 (10,0,0,1,4,1)\r\n") },
+	  "227 unanswered" },
+	{ "preliminary_keeps_pasv", FTP_FAMILY_IPV4,
+	  { C("EPSV\r\n"), R("150 wait\r\n120-a\r\n120 b\r\n229 (|||6446|)\r\n") },
+	  "229 accepted v4 6446 [6446]" },
+	{ "multiline_227_inside", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"),
+	    R("230-Welcome\r\n227 Entering Passive Mode (10,0,0,1,4,1)\r\n"
+	      "229 (|||6446|)\r\n230-still\r\n230\r\n230 done\r\n"),
+	    R("227 (10,0,0,1,4,1)\r\n") },
+	  "227 unanswered" },
+	{ "multiline_227_itself", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("227-Entering Passive Mode (10,0,0,1,4,1)\r\n"
+			     "227 Entering Passive Mode (10,0,0,1,4,1)\r\n"),
+	    C("PASV\r\n"), R("227 (10,0,0,1,4,2)\r\n") },
+	  "227 accepted 10.0.0.1 1026 [10,0,0,1,4,2]" },
+	{ "text_not_at_line_start", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("200 227 (10,0,0,1,4,1)\r\n"), C("PASV\r\n"),
+	    R(" 227 (10,0,0,1,4,1)\r\n227 (10,0,0,1,4,1)\r\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "auth_tls", FTP_FAMILY_IPV4,
+	  { C("AUTH TLS\r\n"), R("234 Proceed\r\n"),
+	    C("PORT 10,0,0,1,4,1\r\nPASV\r\n"), R("227 (10,0,0,1,4,1)\r\n") },
+	  "" },
+	{ "auth_refused", FTP_FAMILY_IPV4,
+	  { C("auth tls\r\n"), R("500 no\r\n234 late\r\n"), C("PORT 10,0,0,1,4,1\r\n") },
+	  "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "auth_tls_v6", FTP_FAMILY_IPV6,
+	  { C("EPSV\r\nAUTH TLS\r\n"), R("229 (|||6446|)\r\n234 go\r\n"),
+	    C("EPRT |2|::1|2000|\r\n") },
+	  "229 accepted v6 6446 [6446]" },
+	{ "auth_then_pasv_pipelined", FTP_FAMILY_IPV4,
+	  { C("AUTH TLS\r\nPASV\r\n"), R("234 go\r\n227 (10,0,0,1,4,1)\r\n"),
+	    C("PORT 10,0,0,1,4,1\r\n") },
+	  "" },
+	{ "epsv_all_answered", FTP_FAMILY_IPV6,
+	  { C("EPSV ALL\r\n"), R("200 EPSV ALL ok\r\n229 (|||6446|)\r\n") },
+	  "229 unanswered" },
+	{ "no_auth_234", FTP_FAMILY_IPV4,
+	  { R("234 huh\r\n"), C("EPRT |1|10.0.0.1|1025|\r\n") },
+	  "eprt accepted 10.0.0.1 1025 [1|10.0.0.1|1025]" },
+	{ "full_session", FTP_FAMILY_IPV4,
+	  { R("220-FTP server ready\r\n220 go\r\n"), C("USER ftp\r\nPASS x\r\n"),
+	    R("331 pw\r\n230 ok\r\n"), C("EPSV\r\n"),
+	    R("229 Entering Extended Passive Mode (|||40000|)\r\n"),
+	    C("PASV\r\n"), R("227 Entering Passive Mode (10,0,0,1,156,65)\r\n"),
+	    C("PORT 10,0,0,2,156,66\r\nEPRT |1|10.0.0.2|40003|\r\nQUIT\r\n") },
+	  "229 accepted v4 40000 [40000]; 227 accepted 10.0.0.1 40001 [10,0,0,1,156,65]; "
+	  "port accepted 10.0.0.2 40002 [10,0,0,2,156,66]; "
+	  "eprt accepted 10.0.0.2 40003 [1|10.0.0.2|40003]" },
+	{ "accumulator_contention", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), C("PORT 10,0,0,1,"), R("227 (10,0,0,2,4,1)\r\n"),
+	    C("4,1\r\n") },
+	  "227 malformed; port accepted 10.0.0.1 1025" },
+};
+
+static void test_script(const struct script *sc)
+{
+	static struct rig r;
+
+	run_script(&r, sc, SPLIT_NONE, -1, 0);
+	CHECK(r.bad_offsets == 0, "offsets outside the segment");
+	CHECK_STR(r.out, sc->want);
+}
+
+/* Every split point of every step yields the same offers as unsplit. */
+static void test_script_splits(const struct script *sc)
+{
+	static struct rig whole, part;
+	int i;
+	size_t k;
+
+	run_script(&whole, sc, SPLIT_NONE, -1, 0);
+	for (i = 0; i < MAX_STEPS && sc->steps[i].text; i++) {
+		for (k = 1; k < strlen(sc->steps[i].text); k++) {
+			run_script(&part, sc, SPLIT_AT, i, k);
+			CHECK(strcmp(part.bare, whole.bare) == 0,
+			      "step %d cut at %zu: \"%s\" vs \"%s\"", i, k,
+			      part.bare, whole.bare);
+			CHECK(part.bad_offsets == 0, "offsets outside the segment");
+		}
+	}
+	run_script(&part, sc, SPLIT_BYTES, -1, 0);
+	CHECK(strcmp(part.bare, whole.bare) == 0, "bytewise: \"%s\" vs \"%s\"",
+	      part.bare, whole.bare);
+	run_script(&part, sc, SPLIT_FEED_BYTES, -1, 0);
+	CHECK(strcmp(part.out, whole.out) == 0, "bytewise feed: \"%s\" vs \"%s\"",
+	      part.out, whole.out);
+}
+
+/* ---- hand-written cases ---- */
+
+static void test_notes(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PASV\r\nEPSV\r\nEPSV ALL\r\nepsv 2\r\npasv\n");
+	CHECK(r.notes[FTP_NOTE_PASV] == 2, "pasv notes %d", r.notes[FTP_NOTE_PASV]);
+	CHECK(r.notes[FTP_NOTE_EPSV] == 3, "epsv notes %d", r.notes[FTP_NOTE_EPSV]);
+	CHECK(r.notes[FTP_NOTE_RESYNC] == 0, "resync notes %d",
+	      r.notes[FTP_NOTE_RESYNC]);
+}
+
+static void test_encrypted(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "AUTH TLS\r\n");
+	CHECK(!ftp_session_encrypted(&r.s), "encrypted before 234");
+	reply(&r, "234 AUTH TLS successful\r\n\x16\x03\x01garbage\n227 (1,2,3,4,5,6)\r\n");
+	CHECK(ftp_session_encrypted(&r.s), "not encrypted after 234");
+	cmd(&r, "PORT 10,0,0,1,4,1\r\nAUTH TLS\r\n");
+	reply(&r, "234 again\r\n");
+	CHECK(r.notes[FTP_NOTE_ENCRYPTED] == 1, "encrypted notes %d",
+	      r.notes[FTP_NOTE_ENCRYPTED]);
+	CHECK(r.offers == 0, "offers after encryption: %s", r.out);
+}
+
+static void test_retransmission(void)
+{
+	static struct rig r;
+	const char *a = "PORT 10,0,0,1,4,1\r\n";
+	const char *b = "PORT 10,0,0,2,4,2\r\n";
+	char ab[64];
+	u32 seq_a;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	seq_a = r.seq[FTP_DIR_COMMAND];
+	cmd(&r, a);
+	seg_at(&r, FTP_DIR_COMMAND, seq_a, a, strlen(a));	/* exact copy */
+	seg_at(&r, FTP_DIR_COMMAND, seq_a + 5, a + 5, strlen(a) - 5);
+	snprintf(ab, sizeof(ab), "%s%s", a, b);
+	seg_at(&r, FTP_DIR_COMMAND, seq_a, ab, strlen(ab));	/* overlap + new */
+	r.seq[FTP_DIR_COMMAND] = seq_a + strlen(ab);
+	seg_at(&r, FTP_DIR_COMMAND, seq_a, ab, strlen(ab));
+	CHECK_STR(r.out, "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+		  "port accepted 10.0.0.2 1026 [10,0,0,2,4,2]");
+	CHECK(r.notes[FTP_NOTE_RESYNC] == 0, "resync on retransmission");
+}
+
+/* A retransmission that covers half a line continues that line only. */
+static void test_partial_overlap_midline(void)
+{
+	static struct rig r;
+	const char *line = "PORT 10,0,0,1,4,1\r\nPORT 10,0,0,2,4,2\r\n";
+	u32 base;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	base = r.seq[FTP_DIR_COMMAND];
+	seg_at(&r, FTP_DIR_COMMAND, base, line, 9);
+	seg_at(&r, FTP_DIR_COMMAND, base + 3, line + 3, 12);
+	seg_at(&r, FTP_DIR_COMMAND, base, line, strlen(line));
+	CHECK_STR(r.bare, "port accepted 10.0.0.1 1025; port accepted 10.0.0.2 1026");
+	CHECK(strstr(r.out, "[10,0,0,2,4,2]") != NULL,
+	      "second line has no text in \"%s\"", r.out);
+	CHECK(strstr(r.out, "[10,0,0,1,4,1]") == NULL,
+	      "split line has text in \"%s\"", r.out);
+}
+
+static void test_gap_resync(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "NOOP\r\nPORT 10,0,0,");
+	r.seq[FTP_DIR_COMMAND] += 100;	/* lost segment */
+	cmd(&r, "1,4,1\r\nPORT 10,0,0,3,4,3\r\n");
+	CHECK_STR(r.out, "port accepted 10.0.0.3 1027 [10,0,0,3,4,3]");
+	CHECK(r.notes[FTP_NOTE_RESYNC] == 1, "resync notes %d",
+	      r.notes[FTP_NOTE_RESYNC]);
+	/* the lost bytes arriving late are stale now */
+	seg_at(&r, FTP_DIR_COMMAND, r.seq[FTP_DIR_COMMAND] - 150,
+	       "PORT 10,0,0,9,9,9\r\n", 19);
+	CHECK(r.offers == 1, "stale bytes parsed: %s", r.out);
+}
+
+static void test_gap_keeps_multiline(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PASV\r\n");
+	reply(&r, "211-status\r\n");
+	r.seq[FTP_DIR_REPLY] += 10;
+	reply(&r, "x\r\n227 (10,0,0,1,4,1)\r\n211 end\r\n227 (10,0,0,1,4,1)\r\n");
+	CHECK_STR(r.out, "227 unanswered");
+}
+
+static void test_no_syn(void)
+{
+	static struct rig r;
+
+	rig_init_nosyn(&r, FTP_FAMILY_IPV4, 1000, 5000);
+	cmd(&r, "PORT 10,0,0,1,4,1\r\nPORT 10,0,0,2,4,2\r\n");
+	CHECK_STR(r.out, "port accepted 10.0.0.2 1026 [10,0,0,2,4,2]");
+	CHECK(r.notes[FTP_NOTE_RESYNC] == 1, "resync notes %d",
+	      r.notes[FTP_NOTE_RESYNC]);
+}
+
+static void test_stale_syn(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PORT 10,0,0,1,4,1\r\n");
+	ftp_stream_segment(&r.s, FTP_DIR_COMMAND, 1001, NULL, 0, true,
+			   &rig_ops, &r);
+	seg_at(&r, FTP_DIR_COMMAND, 1001, "PORT 10,0,0,1,4,1\r\n", 19);
+	CHECK(r.offers == 1, "stale SYN rewound the stream: %s", r.out);
+}
+
+static void test_seq_wrap(void)
+{
+	static struct rig r;
+	const char *line = "PORT 10,0,0,1,4,1\r\n";
+	u32 base;
+
+	rig_init_isn(&r, FTP_FAMILY_IPV4, 0xfffffff0u, 0xfffffffeu);
+	base = r.seq[FTP_DIR_COMMAND];
+	cmd(&r, "NOOP\r\nPORT 10,0,");	/* crosses 2^32 */
+	cmd(&r, "0,1,4,1\r\n");
+	seg_at(&r, FTP_DIR_COMMAND, base + 6, line, strlen(line));
+	cmd(&r, line);
+	reply(&r, "200 ok\r\n");
+	CHECK(r.seq[FTP_DIR_COMMAND] < base, "test did not wrap");
+	CHECK_STR(r.bare, "port accepted 10.0.0.1 1025; port accepted 10.0.0.1 1025");
+	CHECK(r.notes[FTP_NOTE_RESYNC] == 0, "resync across the wrap");
+}
+
+static void test_text_offsets(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "NOOP\r\nPORT 1,2,3,4,5,6\r\n");
+	CHECK_STR(r.out, "port accepted 1.2.3.4 1286 [1,2,3,4,5,6]");
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PORT 1,2,3,4,5,6");
+	cmd(&r, "\r\n");
+	CHECK_STR(r.out, "port accepted 1.2.3.4 1286");
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "P");
+	cmd(&r, "ORT 1,2,3,4,5,6\r\n");
+	CHECK_STR(r.out, "port accepted 1.2.3.4 1286");
+}
+
+/* 64 KiB of reply text before the numbers, then an overlong command. */
+static void test_long_lines(void)
+{
+	static struct rig r;
+	static char big[70000];
+	size_t n;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PASV\r\n");
+	n = snprintf(big, sizeof(big), "227 ");
+	memset(big + n, 'x', 65536);
+	n += 65536;
+	snprintf(big + n, sizeof(big) - n, "(10,0,0,1,4,1)\r\n");
+	reply(&r, big);
+	memset(big, 'A', 65536);
+	snprintf(big + 65536, sizeof(big) - 65536,
+		 "\r\nPORT 10,0,0,2,4,2%*s\r\n", 300, "");
+	cmd(&r, big);
+	CHECK_STR(r.out, "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+		  "port accepted 10.0.0.2 1026");
+}
+
+static void test_names(void)
+{
+	CHECK_STR(ftp_offer_kind_name(FTP_OFFER_PORT), "port");
+	CHECK_STR(ftp_offer_kind_name(FTP_OFFER_EPRT), "eprt");
+	CHECK_STR(ftp_offer_kind_name(FTP_OFFER_227), "227");
+	CHECK_STR(ftp_offer_kind_name(FTP_OFFER_229), "229");
+	CHECK_STR(ftp_refusal_name(FTP_ACCEPTED), "accepted");
+	CHECK_STR(ftp_refusal_name(FTP_REFUSED_MALFORMED), "malformed");
+	CHECK_STR(ftp_refusal_name(FTP_REFUSED_OUT_OF_RANGE), "out_of_range");
+	CHECK_STR(ftp_refusal_name(FTP_REFUSED_FAMILY), "family");
+	CHECK_STR(ftp_refusal_name(FTP_REFUSED_UNANSWERED), "unanswered");
+}
+
+static void test_null_ops(void)
+{
+	struct ftp_session s;
+	const char *t = "PASV\r\nPORT 1,2,3,4,5,6\r\n";
+
+	ftp_session_init(&s, FTP_FAMILY_IPV4);
+	ftp_stream_segment(&s, FTP_DIR_COMMAND, 1, NULL, 0, true, NULL, NULL);
+	ftp_stream_segment(&s, FTP_DIR_COMMAND, 1, (const u8 *)t, strlen(t),
+			   false, NULL, NULL);
+	CHECK(!ftp_session_encrypted(&s), "encrypted");
+}
+
+/* ---- runner ---- */
+
+static void report(const char *name)
+{
+	if (fail_why[0]) {
+		printf("FAIL: %s/%s: %s\n", SUITE, name, fail_why);
+		failed_cases++;
+	} else {
+		printf("PASS: %s/%s\n", SUITE, name);
+	}
+	fail_why[0] = '\0';
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	{ "notes", test_notes },
+	{ "auth_234_encrypts", test_encrypted },
+	{ "retransmission_no_duplicate", test_retransmission },
+	{ "partial_overlap_midline", test_partial_overlap_midline },
+	{ "gap_resync", test_gap_resync },
+	{ "gap_keeps_multiline", test_gap_keeps_multiline },
+	{ "no_syn_first_line_skipped", test_no_syn },
+	{ "stale_syn_ignored", test_stale_syn },
+	{ "seq_wraparound", test_seq_wrap },
+	{ "text_offsets", test_text_offsets },
+	{ "long_lines", test_long_lines },
+	{ "names", test_names },
+	{ "null_ops", test_null_ops },
+};
+
+int main(void)
+{
+	char name[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		test_script(&scripts[i]);
+		report(scripts[i].name);
+		test_script_splits(&scripts[i]);
+		snprintf(name, sizeof(name), "%s_split", scripts[i].name);
+		report(name);
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cases[i].fn();
+		report(cases[i].name);
+	}
+	return failed_cases ? 1 : 0;
+}
