@@ -1,0 +1,223 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# guest-run.sh [OPTIONS] -- CMD [ARGS...]
+#
+# Run CMD as root inside a throw-away QEMU (TCG) guest booting the kernel
+# named by scripts/kver.sh, with the host's / mounted read-only over 9p and
+# tmpfs on /tmp /run /var/tmp /var/log /root. CMD runs in the guest in the
+# same working directory path as here, so it must not be below one of those
+# tmpfs directories. The guest has no network device at all.
+#
+# CMD's stdout and stderr reach this script's stdout and stderr through
+# virtio serial ports; the kernel console goes to the --log file only.
+#
+# Options:
+#   --timeout SECONDS  kill the guest after this long (default 600): exit 124
+#   --mem MB           guest memory (default 1024)
+#   --log FILE         save the kernel console here (default: a new file
+#                      under ${XDG_CACHE_HOME:-$HOME/.cache}/pinhole/logs/)
+#   --results DIR      host directory mounted read-write at the same path in
+#                      the guest, announced to CMD as $PINHOLE_RESULTS
+#                      (default: a new directory under the cache, removed
+#                      when the guest leaves it empty)
+#   --env NAME=VALUE   set a variable for CMD (repeatable). Variables named
+#                      PINHOLE_* are passed through from this environment.
+#
+# Exit status: CMD's own; 124 on timeout; 123 when CMD succeeded but the
+# kernel log shows BUG:, WARNING:, Oops, general protection fault, Kernel
+# panic, KASAN or UBSAN (each offending line is printed); 125 when the guest
+# could not run CMD at all (see the log); 2 on bad usage.
+set -euo pipefail
+
+prog=guest-run.sh
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/pinhole
+
+timeout=600
+mem=1024
+logfile=
+results=
+envs=()
+
+usage() {
+	sed -n '4,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+die() { echo "$prog: $*" >&2; exit 125; }
+bad_usage() { echo "$prog: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--timeout) [ $# -ge 2 ] || usage; timeout=$2; shift 2 ;;
+	--mem) [ $# -ge 2 ] || usage; mem=$2; shift 2 ;;
+	--log) [ $# -ge 2 ] || usage; logfile=$2; shift 2 ;;
+	--results) [ $# -ge 2 ] || usage; results=$2; shift 2 ;;
+	--env) [ $# -ge 2 ] || usage; envs+=("$2"); shift 2 ;;
+	--) shift; break ;;
+	-h|--help) usage ;;
+	*) bad_usage "unknown option '$1' (CMD goes after --)" ;;
+	esac
+done
+[ $# -gt 0 ] || usage
+[[ $timeout =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout wants whole seconds, got '$timeout'"
+[[ $mem =~ ^[1-9][0-9]*$ ]] || bad_usage "--mem wants megabytes, got '$mem'"
+for e in "${envs[@]+"${envs[@]}"}"; do
+	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || bad_usage "--env wants NAME=VALUE, got '$e'"
+done
+
+# Directories the guest covers with tmpfs: the command cannot start there.
+guest_tmpfs_dirs=(/tmp /run /var/tmp /var/log /root)
+under_guest_tmpfs() {
+	local d
+	for d in "${guest_tmpfs_dirs[@]}"; do
+		case $1/ in "$d"/*) return 0 ;; esac
+	done
+	return 1
+}
+cwd=$(pwd -P)
+under_guest_tmpfs "$cwd" &&
+	die "the working directory $cwd is hidden by a tmpfs in the guest" \
+		"(${guest_tmpfs_dirs[*]}); run from elsewhere"
+
+kver=$("$here/kver.sh") || exit 125
+kernel=/boot/vmlinuz-$kver
+[ -r "$kernel" ] || die "cannot read $kernel"
+command -v qemu-system-x86_64 >/dev/null ||
+	die "qemu-system-x86_64 not found (scripts/install-deps.sh)"
+initrd=$("$here/guest/mkinitramfs.sh" "$kver") || die "cannot build the initramfs"
+
+mkdir -p "$cache/run" "$cache/logs" "$cache/results"
+tmp=$(mktemp -d "$cache/run/guest.XXXXXX")
+ctl=$tmp/ctl
+mkdir "$ctl"
+
+if [ -z "$logfile" ]; then
+	logfile=$(mktemp "$cache/logs/guest-$(date +%Y%m%d-%H%M%S).XXXXXX.log")
+	# keep the 50 newest default logs
+	find "$cache/logs" -maxdepth 1 -name 'guest-*.log*' -printf '%T@ %p\n' |
+		sort -rn | tail -n +101 | cut -d' ' -f2- |
+		while read -r old; do rm -f "$old"; done
+fi
+: > "$logfile" || die "cannot write the log file $logfile"
+
+own_results=
+if [ -z "$results" ]; then
+	results=$(mktemp -d "$cache/results/run.XXXXXX")
+	own_results=1
+fi
+mkdir -p "$results" || die "cannot create the results directory $results"
+results=$(cd "$results" && pwd -P)
+
+# The command file: bash runs it in the guest's chroot.
+write_cmd() {
+	local e
+	echo "cd -- $(printf %q "$cwd") || exit 125"
+	echo "export PINHOLE_GUEST=1 PINHOLE_KVER=$(printf %q "$kver")"
+	echo "export PINHOLE_RESULTS=$(printf %q "$results")"
+	while IFS= read -r e; do
+		echo "export $(printf %q "$e")"
+	done < <(env | grep -E '^PINHOLE_[A-Za-z0-9_]*=' |
+		grep -Ev '^PINHOLE_(GUEST|KVER|RESULTS)=' || true)
+	for e in "${envs[@]+"${envs[@]}"}"; do
+		echo "export ${e%%=*}=$(printf %q "${e#*=}")"
+	done
+	printf 'exec --'
+	printf ' %q' "$@"
+	echo
+}
+write_cmd "$@" > "$ctl/cmd.sh"
+echo "$results" > "$ctl/results_path"
+
+mkfifo "$tmp/stdout" "$tmp/stderr"
+cat "$tmp/stdout" &
+cat_out=$!
+cat "$tmp/stderr" >&2 &
+cat_err=$!
+
+qemu_pid=
+# shellcheck disable=SC2317 # runs from the EXIT trap
+cleanup() {
+	local fd f
+	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+	# A reader still blocked opening its FIFO (QEMU never opened it)
+	# sees a writer come and go, and ends.
+	for f in "$tmp/stdout" "$tmp/stderr"; do
+		exec {fd}<>"$f" && exec {fd}>&-
+	done
+	wait "$cat_out" "$cat_err" 2>/dev/null || true
+	rm -rf "$tmp"
+	if [ -n "$own_results" ]; then
+		rmdir "$results" 2>/dev/null ||
+			echo "$prog: guest results kept in $results" >&2
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+virtfs() { # TAG PATH [readonly]
+	local ro=
+	[ "${3:-}" = readonly ] && ro=,readonly=on
+	echo "-fsdev local,id=$1,path=$2,security_model=none,multidevs=remap$ro"
+	echo "-device virtio-9p-pci,fsdev=$1,mount_tag=$1"
+}
+
+# loglevel=5: the console (our log file) gets warnings and worse; the full
+# ring buffer comes back as the guest's dmesg.
+append="console=ttyS0 loglevel=5 panic=-1 oops=panic rdinit=/init"
+append+=" mitigations=off tsc=reliable"
+
+# shellcheck disable=SC2046 # virtfs prints option words on purpose
+timeout -k 5 "$timeout" qemu-system-x86_64 \
+	-accel tcg -cpu max -smp 2 -m "$mem" \
+	-nodefaults -no-reboot -display none -monitor none -nic none \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" \
+	-chardev "file,id=con,path=$logfile" -serial chardev:con \
+	-device virtio-rng-pci \
+	$(virtfs hostroot / readonly) \
+	$(virtfs pinholectl "$ctl") \
+	$(virtfs pinholeres "$results") \
+	-device virtio-serial-pci \
+	-chardev "file,id=out,path=$tmp/stdout" \
+	-device virtserialport,chardev=out,name=pinhole.stdout \
+	-chardev "file,id=err,path=$tmp/stderr" \
+	-device virtserialport,chardev=err,name=pinhole.stderr \
+	< /dev/null &
+qemu_pid=$!
+set +e
+wait "$qemu_pid"
+qrc=$?
+set -e
+qemu_pid=
+
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	echo "$prog: guest killed after the ${timeout}s timeout (console: $logfile)" >&2
+	rc=124
+elif [ -s "$ctl/rc" ]; then
+	rc=$(cat "$ctl/rc")
+	[[ $rc =~ ^[0-9]+$ ]] || die "garbled exit status '$rc' from the guest"
+else
+	echo "$prog: the guest ended (qemu status $qrc) without running the" \
+		"command to completion; end of the console ($logfile):" >&2
+	tail -n 20 "$logfile" | sed 's/^/    /' >&2
+	rc=125
+fi
+
+# Kernel trouble fails the run even when the command succeeded.
+if [ -s "$ctl/dmesg" ]; then
+	cat "$ctl/dmesg" > "$logfile.dmesg"
+fi
+bad='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN|UBSAN'
+trouble=0
+for f in "$logfile" "$logfile.dmesg"; do
+	[ -s "$f" ] || continue
+	while IFS= read -r line; do
+		echo "$prog: kernel problem: $f:$line" >&2
+		trouble=1
+	done < <(tr -d '\r' < "$f" | grep -naE "$bad" || true)
+done
+if [ "$trouble" -eq 1 ] && [ "$rc" -eq 0 ]; then
+	rc=123
+fi
+exit "$rc"
