@@ -56,4 +56,24 @@ static inline void pinhole_expect_set_timeout(struct nf_conntrack_expect *exp,
 #endif
 }
 
+/*
+ * Unlink @exp from the tables now, dropping the tables' reference; false
+ * when it is already on its way out. nf_ct_unexpect_related() is no
+ * substitute: where expectations have no timer it only marks them dead
+ * and leaves them counted until garbage collection runs.
+ */
+static inline bool pinhole_expect_unlink(struct nf_conntrack_expect *exp)
+{
+	lockdep_assert_held(&nf_conntrack_expect_lock);
+#ifdef PINHOLE_HAVE_EXPECT_TIMER
+	if (!del_timer(&exp->timeout))
+		return false;
+	nf_ct_unlink_expect(exp);
+	nf_ct_expect_put(exp);
+#else
+	nf_ct_unlink_expect(exp);
+#endif
+	return true;
+}
+
 #endif /* PINHOLE_COMPAT_H */

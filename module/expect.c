@@ -14,42 +14,39 @@
 #include "pinhole.h"
 
 /* The newest expectation is at the head of the master's list. */
-static struct nf_conntrack_expect *pinhole_get_oldest(struct nf_conn *ct)
+static struct nf_conntrack_expect *pinhole_oldest(struct nf_conn_help *help)
 {
-	struct nf_conn_help *help = nfct_help(ct);
 	struct nf_conntrack_expect *exp, *oldest = NULL;
 
 	lockdep_assert_held(&nf_conntrack_expect_lock);
 	hlist_for_each_entry(exp, &help->expectations, lnode)
 		oldest = exp;
-	if (oldest && !refcount_inc_not_zero(&oldest->use))
-		oldest = NULL;
 	return oldest;
 }
 
 /*
  * A later PORT or PASV supersedes an earlier one (RFC 959), so when the
  * session is full its oldest pinhole is closed to make room, as the stock
- * helper does; the counter records that the limit was reached.
+ * helper does; the counter records that the limit was reached. Every
+ * iteration unlinks one expectation or stops, so this always terminates.
  */
 static void pinhole_make_room(struct nf_conn *ct, int max_pinholes,
 			      struct pinhole_net *pn)
 {
 	struct nf_conn_help *help = nfct_help(ct);
 	struct nf_conntrack_expect *oldest;
+	unsigned int evicted = 0;
 
-	for (;;) {
-		spin_lock_bh(&nf_conntrack_expect_lock);
-		oldest = NULL;
-		if (help->expecting[NF_CT_EXPECT_CLASS_DEFAULT] >= max_pinholes)
-			oldest = pinhole_get_oldest(ct);
-		spin_unlock_bh(&nf_conntrack_expect_lock);
-		if (!oldest)
-			return;
-		pinhole_count(pn, PINHOLE_CNT_refused_limit_reached);
-		nf_ct_unexpect_related(oldest);
-		nf_ct_expect_put(oldest);
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	while (help->expecting[NF_CT_EXPECT_CLASS_DEFAULT] >= max_pinholes) {
+		oldest = pinhole_oldest(help);
+		if (!oldest || !pinhole_expect_unlink(oldest))
+			break;
+		evicted++;
 	}
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+	while (evicted--)
+		pinhole_count(pn, PINHOLE_CNT_refused_limit_reached);
 }
 
 /* The helper's expect policy holds the module default; apply the netns'. */

@@ -115,7 +115,9 @@ void pinhole_nat_open(struct pinhole_segment *seg,
 	const union nf_inet_addr *outside =
 		&seg->ct->tuplehash[!seg->dir].tuple.dst.u3;
 	const struct pinhole_policy *policy = &seg->pn->policy;
-	bool translates = pinhole_nat_translates(seg);
+	/* A 229 names no address: only a changed port needs rewriting. */
+	bool translates = offer->kind != FTP_OFFER_229 &&
+			  pinhole_nat_translates(seg);
 	struct nf_conntrack_expect *exp;
 	u16 port;
 
