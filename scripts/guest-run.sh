@@ -30,6 +30,10 @@
 # could not run CMD at all (see the log); 2 on bad usage.
 set -euo pipefail
 
+# One compound command: bash reads it whole before running any of it, so
+# editing this file cannot disturb an instance that is already running.
+{
+
 prog=guest-run.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/pinhole
@@ -92,22 +96,50 @@ tmp=$(mktemp -d "$cache/run/guest.XXXXXX")
 ctl=$tmp/ctl
 mkdir "$ctl"
 
+qemu_pid=
+cat_pids=
+own_results=
+# shellcheck disable=SC2317 # runs from the EXIT trap
+cleanup() {
+	local fd f
+	[ -z "$qemu_pid" ] || kill "$qemu_pid" 2>/dev/null
+	# A reader still blocked opening its FIFO (QEMU never opened it)
+	# sees a writer come and go, and ends.
+	for f in "$tmp/stdout" "$tmp/stderr"; do
+		[ -p "$f" ] && exec {fd}<>"$f" && exec {fd}>&-
+	done
+	# shellcheck disable=SC2086 # two pids
+	[ -z "$cat_pids" ] || wait $cat_pids 2>/dev/null || true
+	rm -rf "$tmp"
+	if [ -n "$own_results" ] && [ -d "$results" ]; then
+		rmdir "$results" 2>/dev/null ||
+			echo "$prog: guest results kept in $results" >&2
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 if [ -z "$logfile" ]; then
 	logfile=$(mktemp "$cache/logs/guest-$(date +%Y%m%d-%H%M%S).XXXXXX.log")
-	# keep the 50 newest default logs
+	# keep the newest 100 files: 50 logs with their .dmesg
 	find "$cache/logs" -maxdepth 1 -name 'guest-*.log*' -printf '%T@ %p\n' |
 		sort -rn | tail -n +101 | cut -d' ' -f2- |
 		while read -r old; do rm -f "$old"; done
 fi
 : > "$logfile" || die "cannot write the log file $logfile"
 
-own_results=
 if [ -z "$results" ]; then
 	results=$(mktemp -d "$cache/results/run.XXXXXX")
 	own_results=1
 fi
 mkdir -p "$results" || die "cannot create the results directory $results"
 results=$(cd "$results" && pwd -P)
+for p in "$results" "$ctl" "$logfile" "$initrd"; do
+	case $p in
+	*,*|*[[:space:]]*) die "QEMU cannot take the path '$p' (comma or blank)" ;;
+	esac
+done
 
 # The command file: bash runs it in the guest's chroot.
 write_cmd() {
@@ -131,30 +163,10 @@ echo "$results" > "$ctl/results_path"
 
 mkfifo "$tmp/stdout" "$tmp/stderr"
 cat "$tmp/stdout" &
-cat_out=$!
+cat_pids=$!
 cat "$tmp/stderr" >&2 &
-cat_err=$!
+cat_pids+=" $!"
 
-qemu_pid=
-# shellcheck disable=SC2317 # runs from the EXIT trap
-cleanup() {
-	local fd f
-	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
-	# A reader still blocked opening its FIFO (QEMU never opened it)
-	# sees a writer come and go, and ends.
-	for f in "$tmp/stdout" "$tmp/stderr"; do
-		exec {fd}<>"$f" && exec {fd}>&-
-	done
-	wait "$cat_out" "$cat_err" 2>/dev/null || true
-	rm -rf "$tmp"
-	if [ -n "$own_results" ]; then
-		rmdir "$results" 2>/dev/null ||
-			echo "$prog: guest results kept in $results" >&2
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 virtfs() { # TAG PATH [readonly]
 	local ro=
@@ -221,3 +233,4 @@ if [ "$trouble" -eq 1 ] && [ "$rc" -eq 0 ]; then
 	rc=123
 fi
 exit "$rc"
+}
