@@ -70,7 +70,9 @@ for e in "${envs[@]+"${envs[@]}"}"; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || bad_usage "--env wants NAME=VALUE, got '$e'"
 done
 
-# Directories the guest covers with tmpfs: the command cannot start there.
+# Directories the guest covers with tmpfs. A working directory below one of
+# them (a checkout in /tmp, say) is shared on its own, read-only, and
+# mounted back at its path over the tmpfs.
 guest_tmpfs_dirs=(/tmp /run /var/tmp /var/log /root)
 under_guest_tmpfs() {
 	local d
@@ -80,9 +82,7 @@ under_guest_tmpfs() {
 	return 1
 }
 cwd=$(pwd -P)
-under_guest_tmpfs "$cwd" &&
-	die "the working directory $cwd is hidden by a tmpfs in the guest" \
-		"(${guest_tmpfs_dirs[*]}); run from elsewhere"
+workdir_share=()
 
 kver=$("$here/kver.sh") || exit 125
 kernel=/boot/vmlinuz-$kver
@@ -158,22 +158,30 @@ write_cmd() {
 	printf ' %q' "$@"
 	echo
 }
-write_cmd "$@" > "$ctl/cmd.sh"
-echo "$results" > "$ctl/results_path"
-
-mkfifo "$tmp/stdout" "$tmp/stderr"
-cat "$tmp/stdout" &
-cat_pids=$!
-cat "$tmp/stderr" >&2 &
-cat_pids+=" $!"
-
-
 virtfs() { # TAG PATH [readonly]
 	local ro=
 	[ "${3:-}" = readonly ] && ro=,readonly=on
 	echo "-fsdev local,id=$1,path=$2,security_model=none,multidevs=remap$ro"
 	echo "-device virtio-9p-pci,fsdev=$1,mount_tag=$1"
 }
+
+write_cmd "$@" > "$ctl/cmd.sh"
+echo "$results" > "$ctl/results_path"
+if under_guest_tmpfs "$cwd"; then
+	echo "$cwd" > "$ctl/workdir_path"
+	# shellcheck disable=SC2207 # virtfs prints option words on purpose
+	workdir_share=($(virtfs pinholecwd "$cwd" readonly))
+fi
+
+mkfifo "$tmp/stdout" "$tmp/stderr"
+# Copy each FIFO to our stdout/stderr. Should our reader go away (| head),
+# the second cat drains the rest, so that the guest never blocks on a full
+# port.
+{ cat; cat > /dev/null; } < "$tmp/stdout" &
+cat_pids=$!
+{ cat >&2; cat > /dev/null; } < "$tmp/stderr" &
+cat_pids+=" $!"
+
 
 # loglevel=5: the console (our log file) gets warnings and worse; the full
 # ring buffer comes back as the guest's dmesg.
@@ -190,6 +198,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
 	$(virtfs hostroot / readonly) \
 	$(virtfs pinholectl "$ctl") \
 	$(virtfs pinholeres "$results") \
+	${workdir_share[@]+"${workdir_share[@]}"} \
 	-device virtio-serial-pci \
 	-chardev "file,id=out,path=$tmp/stdout" \
 	-device virtserialport,chardev=out,name=pinhole.stdout \
