@@ -17,7 +17,7 @@ DESTDIR ?=
 GUEST_KVER = $(shell scripts/kver.sh)
 GUEST_KDIR = /usr/src/linux-headers-$(GUEST_KVER)
 
-.PHONY: all module userspace sparse deps check demo fuzz install clean
+.PHONY: all module userspace sparse deps check demo bench fuzz install clean
 
 all: module userspace
 
@@ -42,6 +42,10 @@ check: deps
 
 demo: deps
 	scripts/demo.sh
+
+# Side by side with the stock nf_conntrack_ftp, in one guest boot.
+bench: deps
+	scripts/bench.sh
 
 fuzz:
 	$(MAKE) -C tests/fuzz fuzz

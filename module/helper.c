@@ -4,10 +4,11 @@
  * the connection's own lock, judges what it announces against the
  * namespace's policy, then - outside the lock - opens the pinholes it may.
  *
- * There is no global lock and no shared buffer here: the stock helper
- * serialises every FTP packet of the system on one spinlock to protect a
- * shared copy buffer; we parse in place (or in small stack chunks) and the
- * whole per-session parser state is the 32-byte helper area.
+ * There is no global lock here: the stock helper linearises every FTP
+ * segment and then parses it under one spinlock shared by the whole system;
+ * we parse in place (or in small stack chunks of a non-linear skb), under
+ * the connection's own lock, and the whole per-session parser state is the
+ * 32-byte helper area.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
