@@ -6,8 +6,9 @@
 # Run CMD as root inside a throw-away QEMU (TCG) guest booting the kernel
 # named by scripts/kver.sh, with the host's / mounted read-only over 9p and
 # tmpfs on /tmp /run /var/tmp /var/log /root. CMD runs in the guest in the
-# same working directory path as here, so it must not be below one of those
-# tmpfs directories. The guest has no network device at all.
+# same working directory path as here (below one of those tmpfs
+# directories, it is shared read-only on its own and mounted back over the
+# tmpfs). CMD's stdin is /dev/null. The guest has no network device at all.
 #
 # CMD's stdout and stderr reach this script's stdout and stderr through
 # virtio serial ports; the kernel console goes to the --log file only.
@@ -135,7 +136,9 @@ if [ -z "$results" ]; then
 fi
 mkdir -p "$results" || die "cannot create the results directory $results"
 results=$(cd "$results" && pwd -P)
-for p in "$results" "$ctl" "$logfile" "$initrd"; do
+qemu_paths=("$results" "$ctl" "$logfile" "$initrd")
+under_guest_tmpfs "$cwd" && qemu_paths+=("$cwd")
+for p in "${qemu_paths[@]}"; do
 	case $p in
 	*,*|*[[:space:]]*) die "QEMU cannot take the path '$p' (comma or blank)" ;;
 	esac
@@ -177,9 +180,9 @@ mkfifo "$tmp/stdout" "$tmp/stderr"
 # Copy each FIFO to our stdout/stderr. Should our reader go away (| head),
 # the second cat drains the rest, so that the guest never blocks on a full
 # port.
-{ cat; cat > /dev/null; } < "$tmp/stdout" &
+{ cat || true; cat > /dev/null; } < "$tmp/stdout" &
 cat_pids=$!
-{ cat >&2; cat > /dev/null; } < "$tmp/stderr" &
+{ cat >&2 || true; cat > /dev/null; } < "$tmp/stderr" &
 cat_pids+=" $!"
 
 
