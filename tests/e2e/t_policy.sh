@@ -439,8 +439,12 @@ for ns in "$NS_CL2" "$NS_SV2"; do
 	in_ns "$ns" ip link set lo up
 done
 link "$NS_CL2" eth0 "$NS_SV2" eth0
-addr "$NS_CL2" eth0 "$CL2/24"
-addr "$NS_SV2" eth0 "$SV2/24"
+in_ns "$NS_CL2" ip addr add "$CL2/24" dev eth0
+in_ns "$NS_SV2" ip addr add "$SV2/24" dev eth0
+in_ns "$NS_CL2" ip link set eth0 up
+in_ns "$NS_SV2" ip link set eth0 up
+# A fresh veth pair may not carry traffic yet: wait until it does.
+wait_until "$E2E_T_READY" pings "$NS_CL2" "$SV2" || die "cl2 cannot reach sv2"
 fw_load "$NS_SV2" input pinhole-ftp
 in_ns "$NS_SV2" /usr/sbin/vsftpd "$E2E_WORK/vsftpd.conf" > "$E2E_WORK/vsftpd2.log" 2>&1 &
 wait_listen "$NS_SV2" 21 vsftpd2
