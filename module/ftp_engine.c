@@ -1036,6 +1036,31 @@ void ftp_session_init(struct ftp_session *s, enum ftp_family control_family)
 	st->family_v6 = control_family == FTP_FAMILY_IPV6;
 }
 
+/*
+ * The scratch copy a retransmission is parsed in: this direction at a line
+ * start, the other one holding nothing (so the accumulator is free) and,
+ * for replies, a PASV/EPSV outstanding (the first transmission's 227/229
+ * answered one, or it would not have been rewritten).
+ */
+void ftp_session_replay(struct ftp_session *scratch,
+			const struct ftp_session *s, enum ftp_dir dir)
+{
+	struct ftp_run r = { .st = state_of(scratch), .dir = dir };
+	struct ftp_run other = {
+		.st = r.st,
+		.dir = dir == FTP_DIR_COMMAND ? FTP_DIR_REPLY : FTP_DIR_COMMAND,
+	};
+
+	*scratch = *s;
+	if (run_state(&r) == ST_ENCRYPTED)
+		return;
+	set_state(&r, ST_LINE_START);
+	set_cont(&r, false);
+	set_state(&other, ST_SKIP);
+	r.st->pending_pasv = dir == FTP_DIR_REPLY;
+	r.st->pending_auth = 0;
+}
+
 bool ftp_session_encrypted(const struct ftp_session *s)
 {
 	const struct ftp_state *st = (const struct ftp_state *)s->opaque;

@@ -138,6 +138,19 @@ void ftp_stream_segment(struct ftp_session *s, enum ftp_dir dir, u32 seq,
 			const u8 *data, u32 len, bool syn,
 			const struct ftp_engine_ops *ops, void *ctx);
 
+/*
+ * Bytes ftp_stream_begin() skipped as retransmitted were parsed once and
+ * are not parsed again in @s. A NATed session must still rewrite an
+ * announcing line it rewrote the first time, so it parses them again in
+ * @scratch, a copy of @s made ready by this function: @dir at a line start
+ * (the retransmission's first byte), the other direction idle, for replies
+ * a PASV/EPSV taken as outstanding. Feed @scratch with ftp_stream_feed()
+ * from offset 0 and discard it; @s is not touched. An encrypted session
+ * stays opaque.
+ */
+void ftp_session_replay(struct ftp_session *scratch,
+			const struct ftp_session *s, enum ftp_dir dir);
+
 const char *ftp_offer_kind_name(enum ftp_offer_kind kind);
 const char *ftp_refusal_name(enum ftp_refusal refusal);
 

@@ -79,28 +79,70 @@ static const struct ftp_engine_ops pinhole_engine_ops = {
 	.note = pinhole_on_note,
 };
 
+/* Feed bytes [from, to) of the segment's payload to @session. */
 static void pinhole_feed_skb(struct pinhole_segment *seg,
-			     const struct sk_buff *skb, unsigned int dataoff,
-			     u32 from, u32 len)
+			     struct ftp_session *session,
+			     const struct ftp_engine_ops *ops, u32 from, u32 to)
 {
-	struct ftp_session *session = pinhole_session(seg->ct);
+	const struct sk_buff *skb = seg->skb;
 	u8 chunk[PINHOLE_CHUNK];
 	const u8 *data;
 	u32 off, n;
 
-	if (skb_headlen(skb) >= dataoff + len) {
-		ftp_stream_feed(session, seg->stream, skb->data + dataoff + from,
-				len - from, from, &pinhole_engine_ops, seg);
+	if (skb_headlen(skb) >= seg->dataoff + to) {
+		ftp_stream_feed(session, seg->stream,
+				skb->data + seg->dataoff + from, to - from,
+				from, ops, seg);
 		return;
 	}
-	for (off = from; off < len; off += n) {
-		n = min_t(u32, len - off, sizeof(chunk));
-		data = skb_header_pointer(skb, dataoff + off, n, chunk);
+	for (off = from; off < to; off += n) {
+		n = min_t(u32, to - off, sizeof(chunk));
+		data = skb_header_pointer(skb, seg->dataoff + off, n, chunk);
 		if (WARN_ON_ONCE(!data))
 			return;
-		ftp_stream_feed(session, seg->stream, data, n, off,
-				&pinhole_engine_ops, seg);
+		ftp_stream_feed(session, seg->stream, data, n, off, ops, seg);
 	}
+}
+
+/*
+ * A retransmission of a segment NAT rewrote must be rewritten the same way,
+ * so on a NATed session the bytes the engine skipped as already parsed are
+ * parsed again in a scratch copy of the session; only the accepted offers
+ * are kept, for pinhole_nat_replay(). Nothing is counted twice.
+ */
+static void pinhole_on_replay_offer(void *ctx, const struct ftp_offer *offer)
+{
+	struct pinhole_segment *seg = ctx;
+	struct pinhole_decision *decision;
+
+	if (offer->refusal != FTP_ACCEPTED || !offer->text_in_segment ||
+	    seg->count == PINHOLE_OFFERS_PER_SEGMENT)
+		return;
+	decision = &seg->decisions[seg->count++];
+	decision->offer = *offer;
+	decision->replayed = true;
+	decision->verdict = pinhole_judge(&seg->pn->policy, offer,
+					  &seg->ct->tuplehash[seg->dir].tuple.src.u3,
+					  nf_ct_l3num(seg->ct));
+}
+
+static void pinhole_on_replay_note(void *ctx, enum ftp_note note)
+{
+}
+
+static const struct ftp_engine_ops pinhole_replay_ops = {
+	.offer = pinhole_on_replay_offer,
+	.note = pinhole_on_replay_note,
+};
+
+static void pinhole_replay(struct pinhole_segment *seg,
+			   const struct ftp_session *session, u32 to)
+{
+	struct ftp_session scratch;
+
+	lockdep_assert_held(&seg->ct->lock);
+	ftp_session_replay(&scratch, session, seg->stream);
+	pinhole_feed_skb(seg, &scratch, &pinhole_replay_ops, 0, to);
 }
 
 /*
@@ -109,8 +151,7 @@ static void pinhole_feed_skb(struct pinhole_segment *seg,
  * then be judged (and dropped) again instead of passing as old data.
  */
 static void pinhole_parse(struct pinhole_segment *seg,
-			  const struct sk_buff *skb, const struct tcphdr *th,
-			  unsigned int dataoff, u32 len)
+			  const struct tcphdr *th, u32 len)
 {
 	struct ftp_session *session = pinhole_session(seg->ct);
 	struct ftp_session before;
@@ -124,8 +165,10 @@ static void pinhole_parse(struct pinhole_segment *seg,
 	before = *session;
 	from = ftp_stream_begin(session, seg->stream, seq, len, th->syn,
 				&pinhole_engine_ops, seg);
+	if (from && !th->syn && pinhole_nat_active(seg->ct))
+		pinhole_replay(seg, &before, min(from, len));
 	if (from < len)
-		pinhole_feed_skb(seg, skb, dataoff, from, len);
+		pinhole_feed_skb(seg, session, &pinhole_engine_ops, from, len);
 	if (seg->refused && READ_ONCE(seg->pn->policy.enforce))
 		*session = before;
 	spin_unlock_bh(&seg->ct->lock);
@@ -197,6 +240,11 @@ static void pinhole_act(struct pinhole_segment *seg)
 
 	for (i = 0; i < seg->count; i++) {
 		decision = &seg->decisions[i];
+		if (decision->replayed) {
+			if (decision->verdict == PINHOLE_OPEN)
+				pinhole_nat_replay(seg, &decision->offer);
+			continue;
+		}
 		if (decision->verdict == PINHOLE_OPEN) {
 			pinhole_open_offer(seg, &decision->offer);
 			continue;
@@ -231,7 +279,7 @@ static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 	if (dataoff > skb->len || (dataoff == skb->len && !th->syn))
 		return NF_ACCEPT;
 	seg.dataoff = dataoff;
-	pinhole_parse(&seg, skb, th, dataoff, skb->len - dataoff);
+	pinhole_parse(&seg, th, skb->len - dataoff);
 	pinhole_act(&seg);
 	if (seg.refused && READ_ONCE(seg.pn->policy.enforce)) {
 		pinhole_count(seg.pn, PINHOLE_CNT_dropped);

@@ -11,13 +11,21 @@
  * A line that cannot be rewritten - it began in an earlier segment, or a
  * second length change in one segment, which seqadj cannot express - is
  * left exactly as it is, gets no pinhole, and is counted.
+ *
+ * A rewritten segment that is lost is retransmitted with the original
+ * text, and seqadj already shifts everything after it by the first
+ * rewrite's length change: passed as it is, it would corrupt the stream
+ * and hand the peer an inside address. pinhole_nat_replay() rewrites the
+ * retransmission exactly as the first transmission was rewritten.
  */
 #include <linux/inet.h>
 #include <linux/kernel.h>
 #include <linux/skbuff.h>
 #include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/nf_nat.h>
 #include <net/netfilter/nf_nat_helper.h>
+#include <net/netfilter/nf_conntrack_seqadj.h>
 
 #include "compat.h"
 #include "pinhole.h"
@@ -140,6 +148,93 @@ void pinhole_nat_open(struct pinhole_segment *seg,
 		goto unrewritable;
 	}
 	nf_ct_expect_put(exp);
+	return;
+
+unrewritable:
+	pinhole_count(seg->pn, PINHOLE_CNT_nat_unrewritable);
+}
+
+/*
+ * The port the first transmission announced: its pinhole's, if it is still
+ * waiting; else the offered one, which nf_nat_exp_find_port() tries first.
+ */
+static u16 pinhole_nat_replay_port(const struct pinhole_segment *seg,
+				   const struct ftp_offer *offer)
+{
+	struct nf_conn_help *help = nfct_help(seg->ct);
+	struct nf_conntrack_expect *exp;
+	u16 port = offer->port;
+
+	if (!help)
+		return port;
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	hlist_for_each_entry(exp, &help->expectations, lnode) {
+		if (exp->dir != !seg->dir ||
+		    ntohs(exp->saved_proto.tcp.port) != offer->port)
+			continue;
+		port = ntohs(exp->tuple.dst.u.tcp.port);
+		break;
+	}
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+	return port;
+}
+
+/*
+ * A length change is only repeated where seqadj recorded that very change
+ * at this segment's first byte; elsewhere the rewrite would shift the
+ * stream a second time.
+ */
+static bool pinhole_nat_seqadj_at(const struct pinhole_segment *seg, s32 delta)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(seg->ct);
+	const struct tcphdr *th;
+	struct nf_ct_seqadj *way;
+	struct tcphdr _th;
+	bool same;
+
+	if (!delta)
+		return true;
+	th = skb_header_pointer(seg->skb, seg->protoff, sizeof(_th), &_th);
+	if (!seqadj || !th)
+		return false;
+	spin_lock_bh(&seg->ct->lock);
+	way = &seqadj->seq[seg->dir];
+	same = way->correction_pos == ntohl(th->seq) &&
+	       way->offset_after - way->offset_before == delta;
+	spin_unlock_bh(&seg->ct->lock);
+	return same;
+}
+
+void pinhole_nat_replay(struct pinhole_segment *seg,
+			const struct ftp_offer *offer)
+{
+	const union nf_inet_addr *outside =
+		&seg->ct->tuplehash[!seg->dir].tuple.dst.u3;
+	bool translates = offer->kind != FTP_OFFER_229 &&
+			  pinhole_nat_translates(seg);
+	char text[PINHOLE_NAT_TEXT_MAX];
+	u16 port;
+	int len;
+
+	if (!pinhole_offer_names_peer(offer,
+				      &seg->ct->tuplehash[seg->dir].tuple.src.u3,
+				      nf_ct_l3num(seg->ct)))
+		return;
+	port = pinhole_nat_replay_port(seg, offer);
+	if (!translates && port == offer->port)
+		return;		/* the first transmission passed unchanged */
+	len = pinhole_nat_format(seg, offer, text, outside, port);
+	if (len <= 0 || len >= sizeof(text) || seg->rewritten ||
+	    !pinhole_nat_seqadj_at(seg, len - (offer->text_end -
+					       offer->text_start)))
+		goto unrewritable;
+	if (!nf_nat_mangle_tcp_packet(seg->skb, seg->ct, seg->ctinfo,
+				      seg->protoff, offer->text_start,
+				      offer->text_end - offer->text_start,
+				      text, len))
+		goto unrewritable;
+	seg->rewritten = true;
+	pinhole_count(seg->pn, PINHOLE_CNT_nat_rewritten_again);
 	return;
 
 unrewritable:

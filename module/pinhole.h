@@ -73,6 +73,7 @@ enum pinhole_verdict {
 struct pinhole_decision {
 	struct ftp_offer offer;
 	enum pinhole_verdict verdict;
+	bool replayed;		/* found again in retransmitted bytes */
 };
 
 /*
@@ -144,6 +145,8 @@ int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
 bool pinhole_nat_active(const struct nf_conn *ct);
 void pinhole_nat_open(struct pinhole_segment *seg,
 		      const struct ftp_offer *offer);
+void pinhole_nat_replay(struct pinhole_segment *seg,
+			const struct ftp_offer *offer);
 
 /* helper.c */
 int pinhole_helpers_register(const char *name);

@@ -40,7 +40,8 @@
 	X(resyncs,		"stream gaps; parsing resumed at the next line") \
 	X(alloc_failures,	"expectation allocation or insertion failed") \
 	X(dropped,		"segments dropped for a refused line (enforce=1)") \
-	X(nat_unrewritable,	"announcing lines left unchanged on a NATed session")
+	X(nat_unrewritable,	"announcing lines left unchanged on a NATed session") \
+	X(nat_rewritten_again,	"retransmitted announcing lines rewritten as the first time")
 
 /* X(key) in the order pinholectl lists them */
 #define PINHOLE_SYSCTLS(X) \

@@ -217,11 +217,11 @@ announced_ok() {
 	fi
 }
 
-# nat_expect_ok CASE MODE FAMILY REGEX: the download works with the helper,
-# the file matches, the data connection was an expected one, a pinhole was
-# opened, nothing counted as unrewritable, and the announcing text reached
-# the other end matching REGEX.
-nat_expect_ok() {
+# nat_download_ok CASE MODE FAMILY REGEX: the download works with the
+# helper, the file matches, the data connection was an expected one, a
+# pinhole was opened, nothing counted as unrewritable, and the announcing
+# text reached the other end matching REGEX. Fails CASE or returns 0.
+nat_download_ok() {
 	local case=$1 mode=$2 fam=$3 re=$4 from exp0 exp1 op0 op1 un0 un1 sum
 	from=$(srvlog_lines)
 	exp0=$(fw_counter_sum data_expected)
@@ -249,6 +249,67 @@ nat_expect_ok() {
 			"nat_unrewritable $un0 -> $un1"
 		return 1
 	fi
+}
+
+nat_expect_ok() { # CASE MODE FAMILY REGEX: see nat_download_ok
+	nat_download_ok "$@" && e2e_pass "$1"
+}
+
+NAT_LOSE_TABLE=pinhole_lose
+
+# nat_lose_once NS FAMILY SPORT|DPORT WORD: in NS, drop the first packet
+# from each source whose TCP payload starts with the 4 bytes WORD on the
+# FTP control connection (tcp sport or dport 21), before conntrack; count
+# the drops in the counter "lost".
+nat_lose_once() {
+	local ns=$1 fam=$2 port=$3 hex ip=ip type=ipv4_addr
+	hex=0x$(printf '%s' "$4" | od -An -tx1 | tr -d ' \n')
+	[ "$fam" = 6 ] && ip=ip6 type=ipv6_addr
+	in_ns "$ns" nft -f - <<EOF
+table inet $NAT_LOSE_TABLE {
+	counter lost { }
+	set seen { type $type; flags dynamic; }
+	chain pre {
+		type filter hook prerouting priority -300; policy accept;
+		tcp $port 21 @ih,0,32 $hex $ip saddr != @seen add @seen { $ip saddr } counter name "lost" drop
+	}
+}
+EOF
+}
+
+nat_lost_count() { # NS: packets nat_lose_once dropped
+	in_ns "$1" nft list counter inet "$NAT_LOSE_TABLE" lost 2>/dev/null |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+# nat_lost CASE MODE FAMILY REGEX: the rewritten announcing line is lost
+# once on its way to the other end, so the announcer retransmits it. The
+# retransmission must be rewritten exactly like the first transmission
+# (seqadj already counts that rewrite's length change): nat_download_ok
+# holds, exactly one packet was lost, and nat_rewritten_again went up.
+nat_lost() {
+	local case=$1 mode=$2 fam=$3 re=$4 ns port word a0 a1 lost rc=0
+	case $mode in
+	port|eprt) ns=$NS_SV port=dport word=${mode^^} ;;
+	pasv) ns=$NS_CL port=sport word="227 " ;;
+	epsv) ns=$NS_CL port=sport word="229 " ;;
+	esac
+	if ! nat_lose_once "$ns" "$fam" "$port" "$word"; then
+		e2e_fail "$case" "cannot load the drop-once table in $ns"
+		return 1
+	fi
+	a0=$(pin_counter nat_rewritten_again)
+	nat_download_ok "$@" || rc=1
+	a1=$(pin_counter nat_rewritten_again)
+	lost=$(nat_lost_count "$ns")
+	in_ns "$ns" nft delete table inet "$NAT_LOSE_TABLE"
+	[ "$rc" = 0 ] || return 1
+	if [ "$lost" != 1 ] || [ "$a1" -le "$a0" ]; then
+		e2e_fail "$case" "lost $lost packets (want 1), nat_rewritten_again $a0 -> $a1"
+		return 1
+	fi
+	e2e_log "$case: '$(client_line sent)' lost once, retransmission rewritten" \
+		"(nat_rewritten_again $a0 -> $a1)"
 	e2e_pass "$case"
 }
 

@@ -11,7 +11,9 @@
 # With the helper every mode downloads and the announcing text (PORT/EPRT
 # as vsftpd logged it, 227 as the client received it) names the address
 # the other end can reach; a PORT/EPRT split across two segments is either
-# rewritten correctly or left intact and counted in nat_unrewritable.
+# rewritten correctly or left intact and counted in nat_unrewritable; a
+# rewritten PORT/EPRT/227 that is lost once is rewritten again when it is
+# retransmitted.
 # Negative controls: each scenario with no helper attached fails.
 set -eu
 # shellcheck source=tests/e2e/lib.sh
@@ -54,6 +56,10 @@ if [ "$E2E_HELPER" != none ]; then
 		nat_expect_ok nat/snat/eprt-v6 eprt 6 "$RE_EPRT6_OUT" || true
 	fi
 	nat_split nat/snat/split-port-v4 port 4 "$RE_PORT_OUT" || true
+	nat_lost nat/snat/lost-port-v4 port 4 "$RE_PORT_OUT" || true
+	if [ "$NAT_V6" = 1 ]; then
+		nat_lost nat/snat/lost-eprt-v6 eprt 6 "$RE_EPRT6_OUT" || true
+	fi
 	if [ "$NAT_V6" = 1 ]; then
 		nat_split nat/snat/split-eprt-v6 eprt 6 "$RE_EPRT6_OUT" || true
 	fi
@@ -94,6 +100,7 @@ if [ "$E2E_HELPER" != none ]; then
 	nat_expect_ok nat/dnat/epsv-v4 epsv 4 "$RE_229" || true
 	nat_expect_ok nat/dnat/port-v4 port 4 "$RE_PORT_IN" || true
 	nat_curl nat/dnat/curl-pasv-v4 pasv 4 '^< 227 .*\(192,0,2,1,' || true
+	nat_lost nat/dnat/lost-pasv-v4 pasv 4 "$RE_227_OUT" || true
 	if v6 nat/dnat/v6; then
 		nat_expect_ok nat/dnat/epsv-v6 epsv 6 "$RE_229" || true
 		nat_expect_ok nat/dnat/eprt-v6 eprt 6 "$RE_EPRT6_IN" || true

@@ -592,8 +592,7 @@ for v in plain tls; do
 	ph_release
 done
 
-e2e_skip policy/counter/resyncs "a stream gap needs a lost segment the firewall let through; covered by unit tests"
-e2e_skip policy/counter/nat_unrewritable "needs NAT; not a policy knob"
+# resyncs: tests/e2e/t_resync.sh; nat_unrewritable and nat_rewritten_again: t_nat.sh
 
 server_stop
 

@@ -231,6 +231,42 @@ static void run_init(struct run *r, const u8 *data, struct offer_log *log)
 	}
 }
 
+/* What a replay reports must hold as much as what the stream reports. */
+static void on_replay_offer(void *ctx, const struct ftp_offer *o)
+{
+	struct run *r = ctx;
+
+	check((unsigned int)o->kind < FTP_OFFER_KIND_COUNT, "replay: bad kind");
+	check((unsigned int)o->refusal < FTP_REFUSAL_COUNT, "replay: bad refusal");
+	if (o->refusal == FTP_ACCEPTED) {
+		check(o->port != 0, "replay: accepted port 0");
+		if (o->text_in_segment)
+			check_text(r, o);
+	}
+}
+
+static void on_replay_note(void *ctx, enum ftp_note note)
+{
+	(void)ctx;
+	check((unsigned int)note < FTP_NOTE_COUNT, "replay: bad note");
+}
+
+static const struct ftp_engine_ops replay_ops = {
+	.offer = on_replay_offer,
+	.note = on_replay_note,
+};
+
+/* Parse the segment again as a NATed session does a retransmission. */
+static void replay_segment(struct run *r, int dir)
+{
+	struct ftp_session scratch, before = r->s;
+
+	ftp_session_replay(&scratch, &r->s, dir);
+	ftp_stream_feed(&scratch, dir, r->seg, r->seg_len, 0, &replay_ops, r);
+	check(!memcmp(&before, &r->s, sizeof(before)),
+	      "replay changed the live session");
+}
+
 /* Send stream bytes [from, to) of @dir as one segment at their own seq. */
 static void send_range(struct run *r, int dir, u32 from, u32 to)
 {
@@ -238,6 +274,7 @@ static void send_range(struct run *r, int dir, u32 from, u32 to)
 
 	r->seg = r->stream[dir] + from;
 	r->seg_len = to - from;
+	replay_segment(r, dir);
 	ftp_stream_segment(&r->s, dir, base + from, r->seg, r->seg_len,
 			   false, &ops, r);
 	check(!r->encrypted || ftp_session_encrypted(&r->s),

@@ -246,6 +246,40 @@ static void port_wraparound_refused(struct kunit *test)
 }
 
 /* The session lives in the 32-byte conntrack helper area. */
+/*
+ * A retransmitted 227 is skipped by the stream but found again, with the
+ * same text offsets, by a replay; the live session is left untouched.
+ */
+static void retransmitted_227_replayed(struct kunit *test)
+{
+	static const char line[] = "227 Entering Passive Mode (10,0,0,2,4,2).\r\n";
+	struct ftp_session scratch, before;
+	struct conn c;
+	u32 seq;
+
+	conn_init(&c);
+	conn_send(&c, FTP_DIR_COMMAND, "PASV\r\n");
+	seq = c.next_seq[FTP_DIR_REPLY];
+	conn_send(&c, FTP_DIR_REPLY, line);
+	KUNIT_ASSERT_EQ(test, c.rec.n_offers, 1u);
+	ftp_stream_segment(&c.session, FTP_DIR_REPLY, seq, (const u8 *)line,
+			   strlen(line), false, &recorder_ops, &c.rec);
+	KUNIT_ASSERT_EQ(test, c.rec.n_offers, 1u);
+
+	before = c.session;
+	ftp_session_replay(&scratch, &c.session, FTP_DIR_REPLY);
+	ftp_stream_feed(&scratch, FTP_DIR_REPLY, (const u8 *)line,
+			strlen(line), 0, &recorder_ops, &c.rec);
+	KUNIT_ASSERT_EQ(test, c.rec.n_offers, 2u);
+	KUNIT_EXPECT_EQ(test, c.rec.offers[1].refusal, FTP_ACCEPTED);
+	KUNIT_EXPECT_EQ(test, c.rec.offers[1].port, 4 * 256 + 2);
+	KUNIT_EXPECT_EQ(test, c.rec.offers[1].text_start,
+			c.rec.offers[0].text_start);
+	KUNIT_EXPECT_EQ(test, c.rec.offers[1].text_end,
+			c.rec.offers[0].text_end);
+	KUNIT_EXPECT_EQ(test, memcmp(&before, &c.session, sizeof(before)), 0);
+}
+
 static void session_fits_helper_area(struct kunit *test)
 {
 	KUNIT_EXPECT_LE(test, sizeof(struct ftp_session), (size_t)32);
@@ -260,6 +294,7 @@ static struct kunit_case pinhole_ftp_engine_cases[] = {
 	KUNIT_CASE(reply_across_seq_wrap),
 	KUNIT_CASE(epsv_229_accepted),
 	KUNIT_CASE(port_wraparound_refused),
+	KUNIT_CASE(retransmitted_227_replayed),
 	KUNIT_CASE(session_fits_helper_area),
 	{}
 };

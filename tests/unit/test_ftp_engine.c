@@ -639,6 +639,75 @@ static void test_null_ops(void)
 	CHECK(!ftp_session_encrypted(&s), "encrypted");
 }
 
+/* Parse @text as a retransmission in a replay copy of the rig's session. */
+static void replay(struct rig *r, enum ftp_dir dir, const char *text)
+{
+	struct ftp_session scratch, before = r->s;
+
+	r->seg = (const u8 *)text;
+	r->seg_len = strlen(text);
+	ftp_session_replay(&scratch, &r->s, dir);
+	ftp_stream_feed(&scratch, dir, (const u8 *)text, r->seg_len, 0,
+			&rig_ops, r);
+	CHECK(!memcmp(&before, &r->s, sizeof(before)), "replay changed the session");
+}
+
+/* A retransmitted PORT/227 is found again, with the same text offsets. */
+static void test_replay_finds_offers_again(void)
+{
+	static struct rig r;
+	const char *port = "NOOP\r\nPORT 10,0,0,1,4,1\r\n";
+	const char *r227 = "227 Entering Passive Mode (10,0,0,2,4,2).\r\n";
+	u32 seq_port, seq_227;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	seq_port = r.seq[FTP_DIR_COMMAND];
+	cmd(&r, port);
+	cmd(&r, "PASV\r\n");
+	seq_227 = r.seq[FTP_DIR_REPLY];
+	reply(&r, r227);
+	seg_at(&r, FTP_DIR_COMMAND, seq_port, port, strlen(port));
+	seg_at(&r, FTP_DIR_REPLY, seq_227, r227, strlen(r227));
+	CHECK(r.offers == 2, "retransmissions parsed again: %s", r.out);
+	replay(&r, FTP_DIR_COMMAND, port);
+	replay(&r, FTP_DIR_REPLY, r227);
+	CHECK_STR(r.out, "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+		  "227 accepted 10.0.0.2 1026 [10,0,0,2,4,2]; "
+		  "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+		  "227 accepted 10.0.0.2 1026 [10,0,0,2,4,2]");
+	CHECK(r.notes[FTP_NOTE_PASV] == 1, "replay counted a note");
+}
+
+/* The other direction holding the accumulator does not get in the way. */
+static void test_replay_while_other_direction_parses(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PASV\r\n");
+	reply(&r, "227 Entering Passive Mode (10,0,0,2,");
+	replay(&r, FTP_DIR_COMMAND, "EPRT |1|10.0.0.1|1025|\r\n");
+	reply(&r, "4,2)\r\n");
+	CHECK_STR(r.out, "eprt accepted 10.0.0.1 1025 [1|10.0.0.1|1025]; "
+		  "227 accepted 10.0.0.2 1026");
+}
+
+/* Nothing is found again in an encrypted session or in other lines. */
+static void test_replay_finds_nothing_else(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	replay(&r, FTP_DIR_COMMAND, "NOOP\r\nSTOR PORT 10,0,0,1,4,1\r\n");
+	replay(&r, FTP_DIR_REPLY, "200-x\r\n227 (10,0,0,1,4,1)\r\n");
+	CHECK(r.offers == 0, "offers from other lines: %s", r.out);
+	cmd(&r, "AUTH TLS\r\n");
+	reply(&r, "234 go\r\n");
+	replay(&r, FTP_DIR_COMMAND, "PORT 10,0,0,1,4,1\r\n");
+	replay(&r, FTP_DIR_REPLY, "227 (10,0,0,1,4,1)\r\n");
+	CHECK(r.offers == 0, "offers in an encrypted session: %s", r.out);
+}
+
 /* ---- runner ---- */
 
 static void report(const char *name)
@@ -669,6 +738,9 @@ static const struct {
 	{ "long_lines", test_long_lines },
 	{ "names", test_names },
 	{ "null_ops", test_null_ops },
+	{ "replay_finds_offers_again", test_replay_finds_offers_again },
+	{ "replay_other_direction_busy", test_replay_while_other_direction_parses },
+	{ "replay_finds_nothing_else", test_replay_finds_nothing_else },
 };
 
 int main(void)
