@@ -1098,32 +1098,55 @@ u32 ftp_stream_begin(struct ftp_session *s, enum ftp_dir dir, u32 seq,
 	return behind;
 }
 
-/* Bytes that cannot matter are passed over without a per-byte dispatch. */
-static u32 skip_to_line_end(const struct ftp_run *r, const u8 *data, u32 i,
-			    u32 n)
+/* Is the rest of this line, up to its LF, of no interest? */
+static bool skipping(const struct ftp_run *r)
 {
 	unsigned int state = run_state(r);
-	const u8 *lf;
 
-	if (state != ST_SKIP && !(r->dir == FTP_DIR_REPLY && state == R_ML_SKIP))
-		return i;
-	lf = memchr(data + i, '\n', n - i);
-	return lf ? (u32)(lf - data) : n;
+	return state == ST_SKIP ||
+	       (r->dir == FTP_DIR_REPLY && state == R_ML_SKIP);
 }
 
+/*
+ * Only PORT, PASV, EPRT, EPSV and AUTH matter among commands: a line that
+ * starts with any other byte is skipped at once, as the keyword trie would
+ * decide one byte later (an LF still ends its empty line normally).
+ */
+static bool command_line_irrelevant(const struct ftp_run *r, u8 c)
+{
+	if (r->dir != FTP_DIR_COMMAND || run_state(r) != ST_LINE_START)
+		return false;
+	c = upper(c);
+	return c != 'P' && c != 'E' && c != 'A' && c != '\n';
+}
+
+/*
+ * Most bytes cannot matter: the rest of a line already known to be
+ * uninteresting is passed over with memchr(), and its LF ends the line
+ * without a per-byte dispatch. Only bytes that may matter reach
+ * parse_byte().
+ */
 void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 		     const u8 *data, u32 n, u32 off,
 		     const struct ftp_engine_ops *ops, void *ctx)
 {
 	struct ftp_run r = { .st = state_of(s), .dir = dir, .ops = ops, .ctx = ctx };
+	const u8 *lf;
 	u32 i = 0;
 
 	while (i < n) {
 		if (run_state(&r) <= ST_ENCRYPTED)
 			return;	/* unsynced or opaque: nothing to parse */
-		i = skip_to_line_end(&r, data, i, n);
-		if (i == n)
-			return;
+		if (command_line_irrelevant(&r, data[i]))
+			set_state(&r, ST_SKIP);
+		if (skipping(&r)) {
+			lf = memchr(data + i, '\n', n - i);
+			if (!lf)
+				return;
+			i = lf - data + 1;
+			line_end(&r);
+			continue;
+		}
 		r.off = off + i;
 		parse_byte(&r, data[i]);
 		i++;
