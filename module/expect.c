@@ -99,6 +99,18 @@ void pinhole_expect_make_room(struct nf_conn *ct,
 	pinhole_make_room(ct, READ_ONCE(policy->max_pinholes), pn);
 }
 
+/*
+ * Take an inserted expectation out again, now: nf_ct_unexpect_related()
+ * would leave it counted against the session until garbage collection on
+ * kernels whose expectations have no timer.
+ */
+void pinhole_expect_remove(struct nf_conntrack_expect *exp)
+{
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	pinhole_expect_unlink(exp);
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+}
+
 int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
 		 const union nf_inet_addr *daddr, u16 port,
 		 const struct pinhole_policy *policy, struct pinhole_net *pn)

@@ -1112,12 +1112,32 @@ static bool skipping(const struct ftp_run *r)
  * starts with any other byte is skipped at once, as the keyword trie would
  * decide one byte later (an LF still ends its empty line normally).
  */
-static bool command_line_irrelevant(const struct ftp_run *r, u8 c)
+static bool command_first_byte_irrelevant(u8 c)
 {
-	if (r->dir != FTP_DIR_COMMAND || run_state(r) != ST_LINE_START)
-		return false;
 	c = upper(c);
 	return c != 'P' && c != 'E' && c != 'A' && c != '\n';
+}
+
+static bool command_line_irrelevant(const struct ftp_run *r, u8 c)
+{
+	return r->dir == FTP_DIR_COMMAND && run_state(r) == ST_LINE_START &&
+	       command_first_byte_irrelevant(c);
+}
+
+/*
+ * From the byte after an LF: pass over whole command lines that cannot
+ * matter. Returns the start of the first line that may, or NULL when the
+ * data ends inside a skipped line.
+ */
+static const u8 *skip_command_lines(const u8 *p, const u8 *end)
+{
+	while (p < end && command_first_byte_irrelevant(*p)) {
+		p = memchr(p, '\n', end - p);
+		if (!p)
+			return NULL;
+		p++;
+	}
+	return p;
 }
 
 /*
@@ -1141,9 +1161,13 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 			set_state(&r, ST_SKIP);
 		if (skipping(&r)) {
 			lf = memchr(data + i, '\n', n - i);
+			if (lf && dir == FTP_DIR_COMMAND)
+				lf = skip_command_lines(lf + 1, data + n);
+			else if (lf)
+				lf++;
 			if (!lf)
-				return;
-			i = lf - data + 1;
+				return;	/* still skipping */
+			i = lf - data;
 			line_end(&r);
 			continue;
 		}

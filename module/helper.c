@@ -6,7 +6,7 @@
  *
  * There is no global lock here: the stock helper linearises every FTP
  * segment and then parses it under one spinlock shared by the whole system;
- * we parse in place (or in small stack chunks of a non-linear skb), under
+ * we parse in place (fragment by fragment in a non-linear skb), under
  * the connection's own lock, and the whole per-session parser state is the
  * 32-byte helper area.
  */
@@ -23,9 +23,6 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "pinhole.h"
-
-/* Stack bytes used to walk a non-linear skb. */
-#define PINHOLE_CHUNK			128
 
 static const enum pinhole_counter pinhole_line_counters[] = {
 	[FTP_OFFER_PORT] = PINHOLE_CNT_lines_port,
@@ -79,15 +76,19 @@ static const struct ftp_engine_ops pinhole_engine_ops = {
 	.note = pinhole_on_note,
 };
 
-/* Feed bytes [from, to) of the segment's payload to @session. */
+/*
+ * Feed bytes [from, to) of the segment's payload to @session where they
+ * lie: in the linear head, or fragment by fragment (a GSO segment from a
+ * local sender carries up to 64 KB in page fragments) - never copied.
+ */
 static void pinhole_feed_skb(struct pinhole_segment *seg,
 			     struct ftp_session *session,
 			     const struct ftp_engine_ops *ops, u32 from, u32 to)
 {
-	const struct sk_buff *skb = seg->skb;
-	u8 chunk[PINHOLE_CHUNK];
+	struct sk_buff *skb = seg->skb;
+	struct skb_seq_state walk;
+	unsigned int consumed = 0, n;
 	const u8 *data;
-	u32 off, n;
 
 	if (skb_headlen(skb) >= seg->dataoff + to) {
 		ftp_stream_feed(session, seg->stream,
@@ -95,12 +96,12 @@ static void pinhole_feed_skb(struct pinhole_segment *seg,
 				from, ops, seg);
 		return;
 	}
-	for (off = from; off < to; off += n) {
-		n = min_t(u32, to - off, sizeof(chunk));
-		data = skb_header_pointer(skb, seg->dataoff + off, n, chunk);
-		if (WARN_ON_ONCE(!data))
-			return;
-		ftp_stream_feed(session, seg->stream, data, n, off, ops, seg);
+	skb_prepare_seq_read(skb, seg->dataoff + from, seg->dataoff + to,
+			     &walk);
+	while ((n = skb_seq_read(consumed, &data, &walk)) != 0) {
+		ftp_stream_feed(session, seg->stream, data, n, from + consumed,
+				ops, seg);
+		consumed += n;
 	}
 }
 

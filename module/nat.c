@@ -81,10 +81,41 @@ static int pinhole_nat_format(const struct pinhole_segment *seg,
 	}
 }
 
+/*
+ * A length change is only repeated where seqadj recorded that very change
+ * at this segment's first byte; elsewhere the rewrite would shift the
+ * stream a second time.
+ */
+static bool pinhole_nat_seqadj_at(const struct pinhole_segment *seg, s32 delta)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(seg->ct);
+	const struct tcphdr *th;
+	struct nf_ct_seqadj *way;
+	struct tcphdr _th;
+	bool same;
+
+	if (!delta)
+		return true;
+	th = skb_header_pointer(seg->skb, seg->protoff, sizeof(_th), &_th);
+	if (!seqadj || !th)
+		return false;
+	spin_lock_bh(&seg->ct->lock);
+	way = &seqadj->seq[seg->dir];
+	same = way->correction_pos == ntohl(th->seq) &&
+	       way->offset_after - way->offset_before == delta;
+	spin_unlock_bh(&seg->ct->lock);
+	return same;
+}
+
+/*
+ * Replace the offer's text in the segment. A retransmission (@again) may
+ * only repeat the length change seqadj recorded at its first byte.
+ */
 static bool pinhole_nat_rewrite(struct pinhole_segment *seg,
 				const struct ftp_offer *offer,
-				const union nf_inet_addr *addr, u16 port)
+				const union nf_inet_addr *addr, u16 port, bool again)
 {
+	u32 old_len = offer->text_end - offer->text_start;
 	char text[PINHOLE_NAT_TEXT_MAX];
 	int len;
 
@@ -93,10 +124,11 @@ static bool pinhole_nat_rewrite(struct pinhole_segment *seg,
 	len = pinhole_nat_format(seg, offer, text, addr, port);
 	if (len <= 0 || len >= sizeof(text))
 		return false;
+	if (again && !pinhole_nat_seqadj_at(seg, len - old_len))
+		return false;
 	if (!nf_nat_mangle_tcp_packet(seg->skb, seg->ct, seg->ctinfo,
 				      seg->protoff, offer->text_start,
-				      offer->text_end - offer->text_start,
-				      text, len))
+				      old_len, text, len))
 		return false;
 	seg->rewritten = true;
 	return true;
@@ -142,8 +174,8 @@ void pinhole_nat_open(struct pinhole_segment *seg,
 	port = nf_nat_exp_find_port(exp, offer->port);
 	pinhole_expect_inserted(exp, port ? 0 : -EBUSY, policy, seg->pn);
 	if (port && (translates || port != offer->port) &&
-	    !pinhole_nat_rewrite(seg, offer, outside, port)) {
-		nf_ct_unexpect_related(exp);
+	    !pinhole_nat_rewrite(seg, offer, outside, port, false)) {
+		pinhole_expect_remove(exp);
 		nf_ct_expect_put(exp);
 		goto unrewritable;
 	}
@@ -179,32 +211,6 @@ static u16 pinhole_nat_replay_port(const struct pinhole_segment *seg,
 	return port;
 }
 
-/*
- * A length change is only repeated where seqadj recorded that very change
- * at this segment's first byte; elsewhere the rewrite would shift the
- * stream a second time.
- */
-static bool pinhole_nat_seqadj_at(const struct pinhole_segment *seg, s32 delta)
-{
-	struct nf_conn_seqadj *seqadj = nfct_seqadj(seg->ct);
-	const struct tcphdr *th;
-	struct nf_ct_seqadj *way;
-	struct tcphdr _th;
-	bool same;
-
-	if (!delta)
-		return true;
-	th = skb_header_pointer(seg->skb, seg->protoff, sizeof(_th), &_th);
-	if (!seqadj || !th)
-		return false;
-	spin_lock_bh(&seg->ct->lock);
-	way = &seqadj->seq[seg->dir];
-	same = way->correction_pos == ntohl(th->seq) &&
-	       way->offset_after - way->offset_before == delta;
-	spin_unlock_bh(&seg->ct->lock);
-	return same;
-}
-
 void pinhole_nat_replay(struct pinhole_segment *seg,
 			const struct ftp_offer *offer)
 {
@@ -212,9 +218,7 @@ void pinhole_nat_replay(struct pinhole_segment *seg,
 		&seg->ct->tuplehash[!seg->dir].tuple.dst.u3;
 	bool translates = offer->kind != FTP_OFFER_229 &&
 			  pinhole_nat_translates(seg);
-	char text[PINHOLE_NAT_TEXT_MAX];
 	u16 port;
-	int len;
 
 	if (!pinhole_offer_names_peer(offer,
 				      &seg->ct->tuplehash[seg->dir].tuple.src.u3,
@@ -223,20 +227,9 @@ void pinhole_nat_replay(struct pinhole_segment *seg,
 	port = pinhole_nat_replay_port(seg, offer);
 	if (!translates && port == offer->port)
 		return;		/* the first transmission passed unchanged */
-	len = pinhole_nat_format(seg, offer, text, outside, port);
-	if (len <= 0 || len >= sizeof(text) || seg->rewritten ||
-	    !pinhole_nat_seqadj_at(seg, len - (offer->text_end -
-					       offer->text_start)))
-		goto unrewritable;
-	if (!nf_nat_mangle_tcp_packet(seg->skb, seg->ct, seg->ctinfo,
-				      seg->protoff, offer->text_start,
-				      offer->text_end - offer->text_start,
-				      text, len))
-		goto unrewritable;
-	seg->rewritten = true;
+	if (!pinhole_nat_rewrite(seg, offer, outside, port, true)) {
+		pinhole_count(seg->pn, PINHOLE_CNT_nat_unrewritable);
+		return;
+	}
 	pinhole_count(seg->pn, PINHOLE_CNT_nat_rewritten_again);
-	return;
-
-unrewritable:
-	pinhole_count(seg->pn, PINHOLE_CNT_nat_unrewritable);
 }

@@ -137,6 +137,7 @@ void pinhole_expect_make_room(struct nf_conn *ct,
 void pinhole_expect_inserted(struct nf_conntrack_expect *exp, int ret,
 			     const struct pinhole_policy *policy,
 			     struct pinhole_net *pn);
+void pinhole_expect_remove(struct nf_conntrack_expect *exp);
 int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
 		 const union nf_inet_addr *daddr, u16 port,
 		 const struct pinhole_policy *policy, struct pinhole_net *pn);

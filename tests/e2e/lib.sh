@@ -516,10 +516,13 @@ server_stop() {
 	ns_kill_all "$NS_SV"
 }
 
-# vsftpd_start: anonymous download server on port 21, dual stack.
+# vsftpd_start [LOG [SETTING...]]: anonymous download server on port 21,
+# dual stack, logging to LOG (default $E2E_WORK/vsftpd.xfer.log); each
+# SETTING ("key=value") is added to its configuration.
 vsftpd_start() {
 	[ -n "${FTP_ROOT:-}" ] || ftp_root
-	local conf=$E2E_WORK/vsftpd.conf
+	local conf=$E2E_WORK/vsftpd.conf log=${1:-$E2E_WORK/vsftpd.xfer.log}
+	shift $(($# ? 1 : 0))
 	mkdir -p /run/vsftpd/empty
 	cat > "$conf" <<EOF
 listen=NO
@@ -539,7 +542,7 @@ port_enable=YES
 connect_from_port_20=YES
 secure_chroot_dir=/run/vsftpd/empty
 xferlog_enable=YES
-vsftpd_log_file=$E2E_WORK/vsftpd.xfer.log
+vsftpd_log_file=$log
 dual_log_enable=NO
 syslog_enable=NO
 use_localtime=NO
@@ -547,6 +550,7 @@ data_connection_timeout=30
 connect_timeout=10
 accept_timeout=10
 EOF
+	[ $# -eq 0 ] || printf '%s\n' "$@" >> "$conf"
 	in_ns "$NS_SV" /usr/sbin/vsftpd "$conf" > "$E2E_WORK/vsftpd.log" 2>&1 &
 	wait_listen "$NS_SV" 21 vsftpd
 }

@@ -22,43 +22,12 @@ NAT_SCEN=
 NAT_V6=0		# 1 when the IPv6 NAT rules of the scenario loaded
 NAT_V6_WHY=
 
-# nat_vsftpd_start: lib.sh's vsftpd, plus the FTP protocol log.
+# nat_vsftpd_start: lib.sh's vsftpd, logging the FTP protocol to
+# $NAT_SRVLOG.
 nat_vsftpd_start() {
-	[ -n "${FTP_ROOT:-}" ] || ftp_root
-	local conf=$E2E_WORK/vsftpd-nat.conf
 	NAT_SRVLOG=$E2E_WORK/vsftpd.proto.log
 	: > "$NAT_SRVLOG"
-	mkdir -p /run/vsftpd/empty
-	cat > "$conf" <<EOF
-listen=NO
-listen_ipv6=YES
-listen_port=21
-background=NO
-anonymous_enable=YES
-no_anon_password=YES
-anon_root=$FTP_ROOT
-local_enable=NO
-write_enable=NO
-seccomp_sandbox=NO
-pasv_enable=YES
-pasv_min_port=$FTP_PASV_MIN
-pasv_max_port=$FTP_PASV_MAX
-port_enable=YES
-connect_from_port_20=YES
-secure_chroot_dir=/run/vsftpd/empty
-xferlog_enable=YES
-xferlog_std_format=NO
-log_ftp_protocol=YES
-vsftpd_log_file=$NAT_SRVLOG
-dual_log_enable=NO
-syslog_enable=NO
-use_localtime=NO
-data_connection_timeout=30
-connect_timeout=10
-accept_timeout=10
-EOF
-	in_ns "$NS_SV" /usr/sbin/vsftpd "$conf" > "$E2E_WORK/vsftpd.log" 2>&1 &
-	wait_listen "$NS_SV" 21 vsftpd
+	vsftpd_start "$NAT_SRVLOG" xferlog_std_format=NO log_ftp_protocol=YES
 }
 
 # nat_routes SCEN: default routes in cl and sv as the scenario allows.
