@@ -3,7 +3,8 @@
 """FTP client for the NAT scenarios (tests/e2e/t_nat.sh).
 
     nat_ftp.py --host ADDR --mode {pasv,epsv,port,eprt} --file NAME
-               [--timeout S] [--split-pause S]
+               [--timeout S] [--split-pause S] [--source ADDR]
+               [--data-port N] [--hold S]
 
 Logs in anonymously, sends exactly the command named by --mode and
 downloads FILE, using the address the server's 227 names (unlike curl,
@@ -19,6 +20,11 @@ them): the first ends after the second comma (PORT) or second delimiter
 (EPRT). Then it sends NOOP and prints "noop: <reply>"; if the PORT/EPRT was
 accepted (2xx) it goes on and downloads through it, else it finishes with
 an EPSV download on the same control connection ("after: ..." lines).
+
+--source binds the control connection (and so the PORT/EPRT listener) to
+ADDR; --data-port makes the PORT/EPRT listener use port N instead of one the
+kernel picks; --hold waits S seconds between the negotiation and RETR
+("held: S" is printed once the negotiation is done).
 
 Exit status: 0 when every step worked, 1 otherwise (the reason on stderr).
 """
@@ -59,7 +65,7 @@ def send_split(ftp, cmd, cut, pause):
     return ftp.getmultiline()
 
 
-def negotiate(ftp, mode, split_pause):
+def negotiate(ftp, mode, split_pause, data_port=0):
     af = ftp.sock.family
     if mode in ("pasv", "epsv"):
         cmd = mode.upper()
@@ -73,7 +79,8 @@ def negotiate(ftp, mode, split_pause):
         return None, host, port, reply
     local = ftp.sock.getsockname()[0]
     lsock = socket.socket(af, socket.SOCK_STREAM)
-    lsock.bind((local, 0))
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((local, data_port))
     lsock.listen(1)
     port = lsock.getsockname()[1]
     if mode == "port":
@@ -120,14 +127,21 @@ def main():
     p.add_argument("--file", required=True)
     p.add_argument("--timeout", type=float, default=15)
     p.add_argument("--split-pause", type=float)
+    p.add_argument("--source")
+    p.add_argument("--data-port", type=int, default=0)
+    p.add_argument("--hold", type=float)
     args = p.parse_args()
     try:
         ftp = ftplib.FTP(timeout=args.timeout)
-        ftp.connect(args.host, 21)
+        ftp.connect(args.host, 21, source_address=(args.source, 0)
+                    if args.source else None)
         ftp.login()
         ftp.voidcmd("TYPE I")
         lsock, host, port, reply = negotiate(ftp, args.mode,
-                                             args.split_pause)
+                                             args.split_pause, args.data_port)
+        if args.hold is not None:
+            say("held: %g" % args.hold)
+            time.sleep(args.hold)
         if args.split_pause is not None:
             ftp.putcmd("NOOP")
             noop = ftp.getmultiline()

@@ -385,3 +385,50 @@ nat_split() {
 	fi
 	e2e_pass "$case"
 }
+
+# nat_port_taken CASE: two clients behind the masquerade (CL4 and a second
+# address, CL4_B) announce the same PORT port. The first one's pinhole holds
+# that port on fw's outside address while it pauses before RETR, so the
+# second one's PORT must be rewritten to another, free port; both
+# downloads work, each through its own pinhole.
+CL4_B=192.0.2.3
+NAT_TAKEN_PORT=50000
+nat_port_taken() {
+	local case=$1 from a_log=$E2E_WORK/taken-a.log a_pid rc=0 ports n
+	from=$(srvlog_lines)
+	in_ns "$NS_CL" ip addr add "$CL4_B/24" dev eth0 2>/dev/null || true
+	timeout -k 2 $((E2E_T_XFER + 30)) ip netns exec "$NS_CL" \
+		/usr/bin/python3 "$E2E_DIR/nat_ftp.py" --host "$SV4" --mode port \
+		--file "$FTP_FILE" --timeout "$E2E_T_XFER" --source "$CL4" \
+		--data-port "$NAT_TAKEN_PORT" --hold 10 > "$a_log" 2>&1 &
+	a_pid=$!
+	if ! wait_until "$E2E_T_READY" grep -q '^held:' "$a_log"; then
+		e2e_fail "$case" "the first client did not negotiate: $(tr '\n' ' ' < "$a_log")"
+		kill "$a_pid" 2>/dev/null; wait "$a_pid" 2>/dev/null
+		return 1
+	fi
+	nat_run port 4 "$E2E_T_XFER" --source "$CL4_B" \
+		--data-port "$NAT_TAKEN_PORT" || rc=1
+	wait "$a_pid" || rc=$((rc | 2))
+	in_ns "$NS_CL" ip addr del "$CL4_B/24" dev eth0 2>/dev/null || true
+	ports=$(srvlog_cmds "$from" PORT | awk -F, '{ print $5 * 256 + $6 }' | tr '\n' ' ')
+	n=$(wc -w <<< "$ports")
+	if [ "$rc" != 0 ]; then
+		e2e_fail "$case" "download failed (first client: $(tr '\n' ' ' < "$a_log");" \
+			"second: $(client_error)); ports vsftpd saw: $ports"
+		return 1
+	fi
+	if ! grep -q "sha256=$FTP_SUM" "$a_log" ||
+	   [ "$(sed -n 's/^received: [0-9]* bytes sha256=//p' "$E2E_WORK/client.log")" != "$FTP_SUM" ]; then
+		e2e_fail "$case" "a downloaded file differs"
+		return 1
+	fi
+	# shellcheck disable=SC2086 # two words: the two ports
+	set -- $ports
+	if [ "$n" != 2 ] || [ "$1" != "$NAT_TAKEN_PORT" ] || [ "$2" = "$NAT_TAKEN_PORT" ]; then
+		e2e_fail "$case" "vsftpd saw PORT ports '$ports', want $NAT_TAKEN_PORT then another"
+		return 1
+	fi
+	e2e_log "$case: both clients announced $NAT_TAKEN_PORT; vsftpd saw $1 and $2"
+	e2e_pass "$case"
+}

@@ -13,7 +13,8 @@
 # the other end can reach; a PORT/EPRT split across two segments is either
 # rewritten correctly or left intact and counted in nat_unrewritable; a
 # rewritten PORT/EPRT/227 that is lost once is rewritten again when it is
-# retransmitted.
+# retransmitted; a PORT port already held on fw's outside address by another
+# client's pinhole is rewritten to a free one.
 # Negative controls: each scenario with no helper attached fails.
 set -eu
 # shellcheck source=tests/e2e/lib.sh
@@ -57,6 +58,7 @@ if [ "$E2E_HELPER" != none ]; then
 	fi
 	nat_split nat/snat/split-port-v4 port 4 "$RE_PORT_OUT" || true
 	nat_lost nat/snat/lost-port-v4 port 4 "$RE_PORT_OUT" || true
+	nat_port_taken nat/snat/port-taken-v4 || true
 	if [ "$NAT_V6" = 1 ]; then
 		nat_lost nat/snat/lost-eprt-v6 eprt 6 "$RE_EPRT6_OUT" || true
 	fi
