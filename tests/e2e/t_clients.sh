@@ -3,7 +3,8 @@
 #
 # Other implementations through the router firewall: the lftp client
 # against vsftpd, and curl against pyftpdlib (which formats its replies
-# differently from vsftpd). Negative control: pyftpdlib without a helper.
+# differently from vsftpd). Negative controls: each client and pyftpdlib
+# without a helper.
 set -eu
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -11,10 +12,10 @@ set -eu
 e2e_init clients
 topo router
 
+vsftpd_start
+case_time
+e2e_log "setup: $E2E_DT"
 if [ "$E2E_HELPER" != none ]; then
-	vsftpd_start
-	case_time
-	e2e_log "setup: $E2E_DT"
 	expect_download clients/lftp-pasv-v4 lftp pasv 4 || true
 	expect_download clients/lftp-epsv-v4 lftp epsv 4 || true
 	expect_download clients/lftp-port-v4 lftp port 4 || true
@@ -22,8 +23,14 @@ if [ "$E2E_HELPER" != none ]; then
 	expect_download clients/lftp-eprt-v6 lftp eprt 6 || true
 	expect_download clients/ftplib-epsv-v4 ftplib epsv 4 || true
 	expect_download clients/ftplib-eprt-v4 ftplib eprt 4 || true
-	server_stop
 fi
+fw_load_all none
+expect_blocked clients/lftp-nohelper/pasv-v4 lftp pasv 4 || true
+expect_blocked clients/lftp-nohelper/eprt-v6 lftp eprt 6 || true
+expect_blocked clients/ftplib-nohelper/epsv-v4 ftplib epsv 4 || true
+expect_blocked clients/ftplib-nohelper/eprt-v4 ftplib eprt 4 || true
+server_stop
+fw_load_all
 
 pyftpdlib_start
 case_time

@@ -32,11 +32,12 @@ for tp in client server both; do
 		done
 	fi
 	fw_load_all none
-	for m in pasv port; do
+	for mf in pasv:4 port:4 epsv:6 eprt:6; do
+		m=${mf%:*} f=${mf#*:}
 		if data_filtered "$m"; then
-			expect_blocked "hosts/$tp-nohelper/curl-$m-v4" curl "$m" 4 || true
+			expect_blocked "hosts/$tp-nohelper/curl-$m-v$f" curl "$m" "$f" || true
 		else
-			expect_download "hosts/$tp-nohelper/curl-$m-v4" curl "$m" 4 || true
+			expect_download "hosts/$tp-nohelper/curl-$m-v$f" curl "$m" "$f" || true
 		fi
 	done
 done
