@@ -51,7 +51,8 @@ fuzz:
 	$(MAKE) -C tests/fuzz fuzz
 
 install: all
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra modules_install
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra \
+		INSTALL_MOD_PATH=$(DESTDIR) modules_install
 	install -D -m 0644 module/nf_pinhole_ftp.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/nf_pinhole_ftp.8
 	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
