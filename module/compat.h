@@ -76,4 +76,20 @@ static inline bool pinhole_expect_unlink(struct nf_conntrack_expect *exp)
 	return true;
 }
 
+/*
+ * End @exp's life now. The caller holds nf_conntrack_expect_lock and a
+ * reference; @exp may already be unlinked. With a timer it is unlinked at
+ * once if still pending; without one it expires, and the insertion check
+ * that meets it next (the one that clashed with it) unlinks it.
+ */
+static inline void pinhole_expect_expire(struct nf_conntrack_expect *exp)
+{
+	lockdep_assert_held(&nf_conntrack_expect_lock);
+#ifdef PINHOLE_HAVE_EXPECT_TIMER
+	pinhole_expect_unlink(exp);
+#else
+	WRITE_ONCE(exp->timeout, nfct_time_stamp);
+#endif
+}
+
 #endif /* PINHOLE_COMPAT_H */

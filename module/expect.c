@@ -111,8 +111,40 @@ void pinhole_expect_remove(struct nf_conntrack_expect *exp)
 	spin_unlock_bh(&nf_conntrack_expect_lock);
 }
 
+/*
+ * A host that announces its own port again has no use left for an unused
+ * pinhole an earlier session opened to exactly that port from exactly the
+ * same peer: the port was free to be announced again (a client that gave
+ * up after PASV, with a server whose passive range is small, meets this
+ * within seconds). That pinhole is superseded instead of refusing the new
+ * one. Anything else - another mask, class or zone - still clashes.
+ */
+static bool pinhole_supersede(struct nf_conn *ct,
+			      const struct nf_conntrack_expect *exp,
+			      struct pinhole_net *pn)
+{
+	struct nf_conntrack_expect *old;
+	bool stale;
+
+	old = nf_ct_expect_find_get(nf_ct_net(ct), nf_ct_zone(ct), &exp->tuple);
+	if (!old)
+		return false;
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	stale = old->master != ct && old->class == exp->class &&
+		nf_ct_tuple_equal(&old->tuple, &exp->tuple) &&
+		nf_ct_tuple_mask_equal(&old->mask, &exp->mask);
+	if (stale)
+		pinhole_expect_expire(old);
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+	nf_ct_expect_put(old);
+	if (stale)
+		pinhole_count(pn, PINHOLE_CNT_pinholes_superseded);
+	return stale;
+}
+
+/* @own: @daddr is the announcer's own address (not a third party's). */
 int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
-		 const union nf_inet_addr *daddr, u16 port,
+		 const union nf_inet_addr *daddr, u16 port, bool own,
 		 const struct pinhole_policy *policy, struct pinhole_net *pn)
 {
 	struct nf_conntrack_expect *exp;
@@ -123,6 +155,8 @@ int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
 		return -ENOMEM;
 	pinhole_expect_make_room(ct, policy, pn);
 	ret = nf_ct_expect_related(exp, 0);
+	if (ret == -EBUSY && own && pinhole_supersede(ct, exp, pn))
+		ret = nf_ct_expect_related(exp, 0);
 	pinhole_expect_inserted(exp, ret, policy, pn);
 	nf_ct_expect_put(exp);
 	return ret;

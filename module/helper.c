@@ -221,16 +221,16 @@ static void pinhole_open_offer(struct pinhole_segment *seg,
 {
 	struct nf_conn *ct = seg->ct;
 	union nf_inet_addr daddr;
+	bool own = pinhole_offer_names_peer(offer,
+				&ct->tuplehash[seg->dir].tuple.src.u3,
+				nf_ct_l3num(ct));
 
-	if (pinhole_nat_active(ct) &&
-	    pinhole_offer_names_peer(offer,
-				     &ct->tuplehash[seg->dir].tuple.src.u3,
-				     nf_ct_l3num(ct))) {
+	if (own && pinhole_nat_active(ct)) {
 		pinhole_nat_open(seg, offer);
 		return;
 	}
 	pinhole_data_addr(seg, offer, &daddr);
-	pinhole_open(ct, seg->dir, &daddr, offer->port, &seg->pn->policy,
+	pinhole_open(ct, seg->dir, &daddr, offer->port, own, &seg->pn->policy,
 		     seg->pn);
 }
 

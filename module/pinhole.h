@@ -139,7 +139,7 @@ void pinhole_expect_inserted(struct nf_conntrack_expect *exp, int ret,
 			     struct pinhole_net *pn);
 void pinhole_expect_remove(struct nf_conntrack_expect *exp);
 int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
-		 const union nf_inet_addr *daddr, u16 port,
+		 const union nf_inet_addr *daddr, u16 port, bool own,
 		 const struct pinhole_policy *policy, struct pinhole_net *pn);
 
 /* nat.c */

@@ -41,7 +41,8 @@
 	X(alloc_failures,	"expectation allocation or insertion failed") \
 	X(dropped,		"segments dropped for a refused line (enforce=1)") \
 	X(nat_unrewritable,	"announcing lines left unchanged on a NATed session") \
-	X(nat_rewritten_again,	"retransmitted announcing lines rewritten as the first time")
+	X(nat_rewritten_again,	"retransmitted announcing lines rewritten as the first time") \
+	X(pinholes_superseded,	"unused pinholes of earlier sessions replaced by a new announcement of the same port")
 
 /* X(key) in the order pinholectl lists them */
 #define PINHOLE_SYSCTLS(X) \

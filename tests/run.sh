@@ -70,7 +70,7 @@ suite_pinholectl_e2e() {
 }
 
 SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts
-	e2e-split e2e-resync e2e-policy e2e-nat pinholectl-e2e)
+	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat pinholectl-e2e)
 declare -A CMD=(
 	[build]=suite_build
 	[unit]="make -s -C tests/unit check"
@@ -82,6 +82,7 @@ declare -A CMD=(
 	[e2e-hosts]="e2e_scenario t_hosts 900"
 	[e2e-split]="e2e_scenario t_split 600"
 	[e2e-resync]="e2e_scenario t_resync 600"
+	[e2e-reuse]="e2e_scenario t_reuse 600"
 	[e2e-policy]="e2e_scenario t_policy 2400"
 	[e2e-nat]="e2e_scenario t_nat 1800"
 	[pinholectl-e2e]=suite_pinholectl_e2e

@@ -4,7 +4,7 @@
 
     nat_ftp.py --host ADDR --mode {pasv,epsv,port,eprt} --file NAME
                [--timeout S] [--split-pause S] [--source ADDR]
-               [--data-port N] [--hold S]
+               [--data-port N] [--hold S] [--abandon]
 
 Logs in anonymously, sends exactly the command named by --mode and
 downloads FILE, using the address the server's 227 names (unlike curl,
@@ -24,7 +24,8 @@ an EPSV download on the same control connection ("after: ..." lines).
 --source binds the control connection (and so the PORT/EPRT listener) to
 ADDR; --data-port makes the PORT/EPRT listener use port N instead of one the
 kernel picks; --hold waits S seconds between the negotiation and RETR
-("held: S" is printed once the negotiation is done).
+("held: S" is printed once the negotiation is done); --abandon quits right
+after the negotiation, never opening the data connection ("abandoned").
 
 Exit status: 0 when every step worked, 1 otherwise (the reason on stderr).
 """
@@ -130,6 +131,7 @@ def main():
     p.add_argument("--source")
     p.add_argument("--data-port", type=int, default=0)
     p.add_argument("--hold", type=float)
+    p.add_argument("--abandon", action="store_true")
     args = p.parse_args()
     try:
         ftp = ftplib.FTP(timeout=args.timeout)
@@ -139,6 +141,10 @@ def main():
         ftp.voidcmd("TYPE I")
         lsock, host, port, reply = negotiate(ftp, args.mode,
                                              args.split_pause, args.data_port)
+        if args.abandon:
+            say("abandoned")
+            ftp.quit()
+            return 0
         if args.hold is not None:
             say("held: %g" % args.hold)
             time.sleep(args.hold)

@@ -96,6 +96,10 @@ ph_deltas_ok() {
 	if [ "$only" = 1 ]; then
 		while read -r name after; do
 			case $named in *" $name "*) continue ;; esac
+			# vsftpd may give a case a passive port an earlier case's
+			# unused pinhole still holds: replacing it is not the
+			# case's business (t_reuse.sh tests it)
+			[ "$name" != pinholes_superseded ] || continue
 			before=$(ph_get "$name" "$PH_SNAP")
 			[ "$after" = "$before" ] ||
 				bad+=" $name +$((after - before)) (want +0);"

@@ -378,13 +378,15 @@ ph_open_case allow_third_party=1-port "$SV4" "src=$SV4 dst=203\.0\.113\.9 sport=
 	lines_port=1 pinholes_opened=1 -- "PORT 203,0,113,9,195,80"
 ph_set "$FW" allow_third_party 0
 
-# alloc_failures: a second session announcing the very same data
-# connection cannot insert its expectation (the first one holds it).
+# alloc_failures: a second session announcing the very same third-party
+# data connection cannot insert its expectation (the first one holds it;
+# only the owner of an address supersedes a pinhole to it: t_reuse.sh).
 c=policy/counter/alloc_failures
+ph_set "$FW" allow_third_party 1
 ph_snap
-if ph_hostile_bg dup1 "$SV4" "${LOGIN[@]}" "PORT 192,0,2,2,195,90"; then
+if ph_hostile_bg dup1 "$SV4" "${LOGIN[@]}" "PORT 203,0,113,9,195,90"; then
 	pid1=$PH_PID hold1=$PH_HOLD
-	if ph_hostile_bg dup2 "$SV4" "${LOGIN[@]}" "PORT 192,0,2,2,195,90"; then
+	if ph_hostile_bg dup2 "$SV4" "${LOGIN[@]}" "PORT 203,0,113,9,195,90"; then
 		ph_case $c lines_port=2 pinholes_opened=1 alloc_failures=1 only
 	else
 		e2e_fail $c "second client: $(ph_transcript "$PH_OUT")"
@@ -395,6 +397,7 @@ else
 	e2e_fail $c "client: $(ph_transcript "$PH_OUT")"
 fi
 ph_release
+ph_set "$FW" allow_third_party 0
 
 # ================================================================ pinholectl stats
 

@@ -78,7 +78,7 @@ stage_module() {
 		 refused_mode_disabled refused_malformed refused_family \
 		 refused_unanswered refused_limit_reached refused_encrypted \
 		 resyncs alloc_failures dropped nat_unrewritable \
-		 nat_rewritten_again; do
+		 nat_rewritten_again pinholes_superseded; do
 		echo "$c 0"
 	done >"$root/proc/net/pinhole_ftp"
 	local d=$root/proc/sys/net/netfilter/pinhole_ftp
