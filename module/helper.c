@@ -43,11 +43,24 @@ static struct ftp_session *pinhole_session(struct nf_conn *ct)
 	return nfct_help_data(ct);
 }
 
+/* Judge @offer against the policy and keep it for pinhole_act(). */
+static enum pinhole_verdict pinhole_decide(struct pinhole_segment *seg,
+					   const struct ftp_offer *offer,
+					   bool replayed)
+{
+	struct pinhole_decision *decision = &seg->decisions[seg->count++];
+
+	decision->offer = *offer;
+	decision->replayed = replayed;
+	decision->verdict = pinhole_judge(&seg->pn->policy, offer,
+					  &seg->ct->tuplehash[seg->dir].tuple.src.u3,
+					  nf_ct_l3num(seg->ct));
+	return decision->verdict;
+}
+
 static void pinhole_on_offer(void *ctx, const struct ftp_offer *offer)
 {
 	struct pinhole_segment *seg = ctx;
-	struct nf_conn *ct = seg->ct;
-	struct pinhole_decision *decision;
 
 	pinhole_count(seg->pn, pinhole_line_counters[offer->kind]);
 	if (seg->count == PINHOLE_OFFERS_PER_SEGMENT) {
@@ -55,12 +68,7 @@ static void pinhole_on_offer(void *ctx, const struct ftp_offer *offer)
 		seg->refused++;
 		return;
 	}
-	decision = &seg->decisions[seg->count++];
-	decision->offer = *offer;
-	decision->verdict = pinhole_judge(&seg->pn->policy, offer,
-					  &ct->tuplehash[seg->dir].tuple.src.u3,
-					  nf_ct_l3num(ct));
-	if (decision->verdict != PINHOLE_OPEN)
+	if (pinhole_decide(seg, offer, false) != PINHOLE_OPEN)
 		seg->refused++;
 }
 
@@ -114,17 +122,11 @@ static void pinhole_feed_skb(struct pinhole_segment *seg,
 static void pinhole_on_replay_offer(void *ctx, const struct ftp_offer *offer)
 {
 	struct pinhole_segment *seg = ctx;
-	struct pinhole_decision *decision;
 
 	if (offer->refusal != FTP_ACCEPTED || !offer->text_in_segment ||
 	    seg->count == PINHOLE_OFFERS_PER_SEGMENT)
 		return;
-	decision = &seg->decisions[seg->count++];
-	decision->offer = *offer;
-	decision->replayed = true;
-	decision->verdict = pinhole_judge(&seg->pn->policy, offer,
-					  &seg->ct->tuplehash[seg->dir].tuple.src.u3,
-					  nf_ct_l3num(seg->ct));
+	pinhole_decide(seg, offer, true);
 }
 
 static void pinhole_on_replay_note(void *ctx, enum ftp_note note)

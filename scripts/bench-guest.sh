@@ -73,11 +73,6 @@ cpu_delta() { # BEFORE AFTER -> busy_s=.. softirq_s=.. sys_s=..
 			(y[1]-x[1])/hz, (y[2]-x[2])/hz, (y[3]-x[3])/hz }'
 }
 
-pinhole_counter() { # NAME: a counter of /proc/net/pinhole_ftp in fw
-	in_ns "$NS_FW" cat /proc/net/pinhole_ftp 2>/dev/null |
-		awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
-}
-
 # ctrl_check HELPER MIN: every tracked connection to port 21 in fw carries
 # HELPER (none: no helper at all), and at least MIN of them exist.
 ctrl_check() {
@@ -158,11 +153,11 @@ stream_bench() {
 	for rep in $(seq 1 "$BENCH_REPS"); do
 		for h in "${HELPERS[@]}"; do
 			fw_load_all "$h"
-			p0=$(pinhole_counter lines_port)
+			p0=$(pin_counter lines_port)
 			c0=$(cpu_sample)
 			if secs=$(stream_client "$dir" "$par"); then
 				c1=$(cpu_sample)
-				p1=$(pinhole_counter lines_port)
+				p1=$(pin_counter lines_port)
 				mbs=$(awk -v b=$((bytes * par)) -v s="$secs" \
 					'BEGIN { printf "%.2f", b / 1048576 / s }')
 				check=$(ctrl_check "$h" "$par") && check=ok

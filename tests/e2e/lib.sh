@@ -652,6 +652,19 @@ same_file() {
 }
 
 # client_error: the last client's output on one line, for FAIL messages.
+# pin_counter NAME: pinhole's counter NAME in fw (0 when it cannot be read).
+pin_counter() {
+	# shellcheck disable=SC2016 # awk's own $ fields
+	in_ns "$NS_FW" awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }' \
+		/proc/net/pinhole_ftp 2>/dev/null || echo 0
+}
+
+# client_sum [LOG]: the sha256 a client reported as "received: N bytes
+# sha256=X" (nat_ftp.py), in LOG (default the last client's output).
+client_sum() {
+	sed -n 's/^received: [0-9]* bytes sha256=//p' "${1:-$E2E_WORK/client.log}"
+}
+
 client_error() {
 	tail -n 3 "$E2E_WORK/client.log" 2>/dev/null | tr '\n' ' ' | cut -c1-200
 }

@@ -139,13 +139,6 @@ nat_host() {
 	esac
 }
 
-# pin_counter NAME: the helper's counter in fw.
-pin_counter() {
-	# shellcheck disable=SC2016 # awk's own $ fields
-	in_ns "$NS_FW" awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }' \
-		/proc/net/pinhole_ftp 2>/dev/null || echo 0
-}
-
 srvlog_lines() { wc -l < "$NAT_SRVLOG"; }
 
 # srvlog_cmds FROM VERB: the VERB commands vsftpd logged after line FROM,
@@ -200,7 +193,7 @@ nat_download_ok() {
 		e2e_fail "$case" "$mode IPv$fam download failed: $(client_error)"
 		return 1
 	fi
-	sum=$(sed -n 's/^received: [0-9]* bytes sha256=//p' "$E2E_WORK/client.log")
+	sum=$(client_sum)
 	if [ "$sum" != "$FTP_SUM" ]; then
 		e2e_fail "$case" "downloaded file differs ($(client_line received))"
 		return 1
@@ -291,7 +284,7 @@ nat_expect_fail() {
 	from=$(srvlog_lines)
 	exp0=$(fw_counter_sum data_expected)
 	if nat_run "$mode" "$fam" "$E2E_T_NEG"; then
-		sum=$(sed -n 's/^received: [0-9]* bytes sha256=//p' "$E2E_WORK/client.log")
+		sum=$(client_sum)
 		if [ "$sum" = "$FTP_SUM" ]; then
 			e2e_fail "$case" "$mode IPv$fam download succeeded without the helper"
 			return 1
@@ -365,7 +358,7 @@ nat_split() {
 		e2e_fail "$case" "NOOP after the split $verb got '$(client_line noop)'"
 		return 1
 	fi
-	sum=$(sed -n 's/^received: [0-9]* bytes sha256=//p' "$E2E_WORK/client.log")
+	sum=$(client_sum)
 	if [ "$sum" != "$FTP_SUM" ]; then
 		e2e_fail "$case" "the download after the split $verb differs"
 		return 1
@@ -418,8 +411,7 @@ nat_port_taken() {
 			"second: $(client_error)); ports vsftpd saw: $ports"
 		return 1
 	fi
-	if ! grep -q "sha256=$FTP_SUM" "$a_log" ||
-	   [ "$(sed -n 's/^received: [0-9]* bytes sha256=//p' "$E2E_WORK/client.log")" != "$FTP_SUM" ]; then
+	if [ "$(client_sum "$a_log")" != "$FTP_SUM" ] || [ "$(client_sum)" != "$FTP_SUM" ]; then
 		e2e_fail "$case" "a downloaded file differs"
 		return 1
 	fi

@@ -11,9 +11,7 @@ set -eu
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-resyncs() {
-	in_ns "$NS_FW" awk '$1 == "resyncs" { print $2 }' /proc/net/pinhole_ftp
-}
+resyncs() { pin_counter resyncs; }
 
 # midstream CASE: log in, flush the firewall's conntrack table, send NOOP;
 # succeeds when the NOOP is answered.

@@ -15,12 +15,6 @@ set -eu
 
 REUSE_PORT=45000
 
-pin() { # COUNTER: pinhole's counter in fw
-	# shellcheck disable=SC2016 # awk's own $ fields
-	in_ns "$NS_FW" awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }' \
-		/proc/net/pinhole_ftp 2>/dev/null || echo 0
-}
-
 # abandon MODE FAMILY: negotiate a passive data port, then quit.
 abandon() {
 	client_run "$E2E_T_XFER" /usr/bin/python3 "$E2E_DIR/nat_ftp.py" \
@@ -48,7 +42,7 @@ reuse() {
 			"$(fw_expectations "$NS_FW" | tr '\n' ' ')"
 		return 1
 	fi
-	sup0=$(pin pinholes_superseded) fail0=$(pin alloc_failures)
+	sup0=$(pin_counter pinholes_superseded) fail0=$(pin_counter alloc_failures)
 	exp0=$(fw_counter_sum data_expected)
 	if ! client_run "$E2E_T_XFER" /usr/bin/python3 "$E2E_DIR/nat_ftp.py" \
 		--host "$(sv_addr "$fam")" --mode "$mode" --file "$FTP_FILE" \
@@ -56,16 +50,16 @@ reuse() {
 		e2e_fail "$case/download" "$mode IPv$fam download failed: $(client_error)"
 		return 1
 	fi
-	sum=$(sed -n 's/^received: [0-9]* bytes sha256=//p' "$E2E_WORK/client.log")
+	sum=$(client_sum)
 	if [ "$sum" != "$FTP_SUM" ] || [ "$(fw_counter_sum data_expected)" -le "$exp0" ]; then
 		e2e_fail "$case/download" "file differs or no expected data connection"
 		return 1
 	fi
 	e2e_pass "$case/download"
-	if [ "$(pin pinholes_superseded)" != $((sup0 + 1)) ] ||
-	   [ "$(pin alloc_failures)" != "$fail0" ]; then
-		e2e_fail "$case/superseded" "pinholes_superseded $sup0 -> $(pin pinholes_superseded)," \
-			"alloc_failures $fail0 -> $(pin alloc_failures)"
+	if [ "$(pin_counter pinholes_superseded)" != $((sup0 + 1)) ] ||
+	   [ "$(pin_counter alloc_failures)" != "$fail0" ]; then
+		e2e_fail "$case/superseded" "pinholes_superseded $sup0 -> $(pin_counter pinholes_superseded)," \
+			"alloc_failures $fail0 -> $(pin_counter alloc_failures)"
 		return 1
 	fi
 	e2e_pass "$case/superseded"
