@@ -37,11 +37,44 @@ pinhole_register_net_sysctl(struct net *net, const char *path,
 }
 
 /*
- * How an inserted expectation's lifetime is changed. Older kernels run a
- * timer per expectation (ctnetlink re-arms it); newer ones, and Debian's
- * 6.1 stable, store a jiffies32 deadline that garbage collection checks.
- * Caller holds nf_conntrack_expect_lock either way.
+ * An expectation's lifetime. Older kernels run a timer per expectation
+ * (insertion sets its expiry outright, ctnetlink re-arms it); newer ones,
+ * and Debian's 6.1 and 6.12 stable kernels, keep a jiffies32 deadline that
+ * nf_ct_expect_alloc() sets to "now" and insertion advances by the helper
+ * policy's timeout, and that garbage collection checks.
  */
+
+/*
+ * Before insertion, no lock: aim @exp's deadline at @seconds from now when
+ * insertion will add @policy_seconds. Returns the deadline aimed at, for
+ * pinhole_expect_timeout_is(); 0 where a timer makes this impossible.
+ */
+static inline u32 pinhole_expect_preset_timeout(struct nf_conntrack_expect *exp,
+						unsigned int seconds,
+						unsigned int policy_seconds)
+{
+#ifdef PINHOLE_HAVE_EXPECT_TIMER
+	return 0;
+#else
+	u32 now = nfct_time_stamp;
+
+	exp->timeout = now + (seconds - policy_seconds) * HZ;
+	return now + seconds * HZ;
+#endif
+}
+
+/* After insertion: did the preset deadline survive it? Lockless read. */
+static inline bool pinhole_expect_timeout_is(const struct nf_conntrack_expect *exp,
+					     u32 deadline)
+{
+#ifdef PINHOLE_HAVE_EXPECT_TIMER
+	return false;
+#else
+	return deadline && READ_ONCE(exp->timeout) == deadline;
+#endif
+}
+
+/* Change an inserted expectation's lifetime. */
 static inline void pinhole_expect_set_timeout(struct nf_conntrack_expect *exp,
 					      unsigned int seconds)
 {
@@ -56,11 +89,25 @@ static inline void pinhole_expect_set_timeout(struct nf_conntrack_expect *exp,
 #endif
 }
 
+/* Past its lifetime but still linked (garbage collection has not run)? */
+static inline bool pinhole_expect_expired(const struct nf_conntrack_expect *exp)
+{
+	lockdep_assert_held(&nf_conntrack_expect_lock);
+#ifdef PINHOLE_HAVE_EXPECT_TIMER
+	return !timer_pending(&exp->timeout);
+#else
+	return nf_ct_exp_is_expired(exp);
+#endif
+}
+
 /*
- * Unlink @exp from the tables now, dropping the tables' reference; false
- * when it is already on its way out. nf_ct_unexpect_related() is no
- * substitute: where expectations have no timer it only marks them dead
- * and leaves them counted until garbage collection runs.
+ * Unlink @exp, which the caller found on its master's list under
+ * nf_conntrack_expect_lock, dropping the tables' reference; false when it
+ * is already on its way out (its timer fired). nf_ct_unexpect_related() is
+ * no substitute: where expectations have no timer it only marks them dead
+ * and leaves them counted until garbage collection runs. Neither is
+ * nf_ct_unlink_expect() on an expectation that may be unlinked already:
+ * without a timer nothing guards a second hlist_del_rcu().
  */
 static inline bool pinhole_expect_unlink(struct nf_conntrack_expect *exp)
 {

@@ -4,6 +4,13 @@
  * data connection, from the other peer (any source port) to the announced
  * address and port, living at most the namespace's timeout, and never more
  * of them per session than its max_pinholes.
+ *
+ * Locks. nf_conntrack_expect_lock is global, and the kernel's API takes it
+ * inside nf_ct_expect_related(): that is once per announcement. We take it
+ * a second time only when there is something to do under it - the session
+ * went over max_pinholes, the kernel could not be given the lifetime in
+ * advance (timer-based expectations), a stale pinhole of another session
+ * holds the port, or a NAT rewrite failed and the pinhole is withdrawn.
  */
 #include <linux/kernel.h>
 #include <net/netfilter/nf_conntrack_core.h>
@@ -12,6 +19,22 @@
 
 #include "compat.h"
 #include "pinhole.h"
+
+/*
+ * The expectfn of every pinhole without NAT. The data connection needs
+ * nothing done to it; the function marks the expectation as pinhole's own,
+ * which ctnetlink cannot forge (it only sets expectfns registered by name).
+ */
+void pinhole_expectfn(struct nf_conn *new, struct nf_conntrack_expect *exp)
+{
+}
+
+static bool pinhole_expect_is_ours(const struct nf_conntrack_expect *exp)
+{
+	return (exp->expectfn == pinhole_expectfn ||
+		exp->expectfn == pinhole_nat_expectfn) &&
+	       !(exp->flags & (NF_CT_EXPECT_PERMANENT | NF_CT_EXPECT_USERSPACE));
+}
 
 /* The newest expectation is at the head of the master's list. */
 static struct nf_conntrack_expect *pinhole_oldest(struct nf_conn_help *help)
@@ -24,37 +47,42 @@ static struct nf_conntrack_expect *pinhole_oldest(struct nf_conn_help *help)
 	return oldest;
 }
 
-/*
- * A later PORT or PASV supersedes an earlier one (RFC 959), so when the
- * session is full its oldest pinhole is closed to make room, as the stock
- * helper does; the counter records that the limit was reached. Every
- * iteration unlinks one expectation or stops, so this always terminates.
- */
-static void pinhole_make_room(struct nf_conn *ct, int max_pinholes,
-			      struct pinhole_net *pn)
+static bool pinhole_expect_linked(struct nf_conn_help *help,
+				  const struct nf_conntrack_expect *exp)
 {
-	struct nf_conn_help *help = nfct_help(ct);
-	struct nf_conntrack_expect *oldest;
-	unsigned int evicted = 0;
+	struct nf_conntrack_expect *i;
 
-	spin_lock_bh(&nf_conntrack_expect_lock);
-	while (help->expecting[NF_CT_EXPECT_CLASS_DEFAULT] >= max_pinholes) {
-		oldest = pinhole_oldest(help);
-		if (!oldest || !pinhole_expect_unlink(oldest))
-			break;
-		evicted++;
-	}
-	spin_unlock_bh(&nf_conntrack_expect_lock);
-	while (evicted--)
-		pinhole_count(pn, PINHOLE_CNT_refused_limit_reached);
+	lockdep_assert_held(&nf_conntrack_expect_lock);
+	hlist_for_each_entry(i, &help->expectations, lnode)
+		if (i == exp)
+			return true;
+	return false;
 }
 
-/* The helper's expect policy holds the module default; apply the netns'. */
-static void pinhole_set_timeout(struct nf_conntrack_expect *exp, int seconds)
+/*
+ * A later PORT or PASV supersedes an earlier one (RFC 959), so a session
+ * over its limit loses its oldest pinholes. Each is counted in
+ * refused_limit_reached unless it had expired anyway. Every iteration
+ * unlinks one expectation or stops, so this always terminates.
+ */
+static unsigned int pinhole_trim(struct nf_conn_help *help,
+				 unsigned int max_pinholes)
 {
-	spin_lock_bh(&nf_conntrack_expect_lock);
-	pinhole_expect_set_timeout(exp, seconds);
-	spin_unlock_bh(&nf_conntrack_expect_lock);
+	struct nf_conntrack_expect *oldest;
+	unsigned int evicted = 0;
+	bool live;
+
+	lockdep_assert_held(&nf_conntrack_expect_lock);
+	while (help->expecting[NF_CT_EXPECT_CLASS_DEFAULT] > max_pinholes) {
+		oldest = pinhole_oldest(help);
+		if (!oldest)
+			break;
+		live = !pinhole_expect_expired(oldest);
+		if (!pinhole_expect_unlink(oldest))
+			break;
+		evicted += live;
+	}
+	return evicted;
 }
 
 /*
@@ -76,38 +104,65 @@ struct nf_conntrack_expect *pinhole_expect_prepare(struct nf_conn *ct,
 	nf_ct_expect_init(exp, NF_CT_EXPECT_CLASS_DEFAULT, nf_ct_l3num(ct),
 			  &ct->tuplehash[!dir].tuple.src.u3, daddr,
 			  IPPROTO_TCP, NULL, &dport);
+	exp->expectfn = pinhole_expectfn;
 	return exp;
 }
 
-/* Bookkeeping once @exp is in the table (ret 0) or was refused by it. */
+/*
+ * Give @exp the namespace's lifetime before it is inserted, where the
+ * kernel allows; pinhole_expect_inserted() finishes the job.
+ */
+u32 pinhole_expect_preset(struct nf_conntrack_expect *exp,
+			  const struct pinhole_policy *policy)
+{
+	return pinhole_expect_preset_timeout(exp, READ_ONCE(policy->timeout),
+					     pinhole_policy_timeout());
+}
+
+/*
+ * Bookkeeping once @exp is in the table (ret 0) or was refused by it. The
+ * session is brought back within max_pinholes after the insertion, under
+ * the same lock that sets a lifetime the preset could not, so that two
+ * announcements racing on two CPUs (one per direction) can never leave it
+ * above the limit: each checks after its own insertion.
+ */
 void pinhole_expect_inserted(struct nf_conntrack_expect *exp, int ret,
-			     const struct pinhole_policy *policy,
+			     u32 deadline, const struct pinhole_policy *policy,
 			     struct pinhole_net *pn)
 {
+	struct nf_conn_help *help = nfct_help(exp->master);
+	unsigned int max = READ_ONCE(policy->max_pinholes), evicted = 0;
+	bool timed = pinhole_expect_timeout_is(exp, deadline);
+
 	if (ret) {
 		pinhole_count(pn, PINHOLE_CNT_alloc_failures);
 		return;
 	}
-	pinhole_set_timeout(exp, READ_ONCE(policy->timeout));
 	pinhole_count(pn, PINHOLE_CNT_pinholes_opened);
-}
-
-void pinhole_expect_make_room(struct nf_conn *ct,
-			      const struct pinhole_policy *policy,
-			      struct pinhole_net *pn)
-{
-	pinhole_make_room(ct, READ_ONCE(policy->max_pinholes), pn);
+	if (timed && READ_ONCE(help->expecting[NF_CT_EXPECT_CLASS_DEFAULT]) <= max)
+		return;
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	if (!timed && pinhole_expect_linked(help, exp))
+		pinhole_expect_set_timeout(exp, READ_ONCE(policy->timeout));
+	evicted = pinhole_trim(help, max);
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+	while (evicted--)
+		pinhole_count(pn, PINHOLE_CNT_refused_limit_reached);
 }
 
 /*
- * Take an inserted expectation out again, now: nf_ct_unexpect_related()
- * would leave it counted against the session until garbage collection on
- * kernels whose expectations have no timer.
+ * Take an inserted expectation out again, now, if it is still there: in
+ * the meantime it may have been used, evicted by the other direction,
+ * flushed over ctnetlink, or removed with its master.
  */
 void pinhole_expect_remove(struct nf_conntrack_expect *exp)
 {
+	struct nf_conn_help *help = nfct_help(exp->master);
+
+	pinhole_test_window(remove);
 	spin_lock_bh(&nf_conntrack_expect_lock);
-	pinhole_expect_unlink(exp);
+	if (pinhole_expect_linked(help, exp))
+		pinhole_expect_unlink(exp);
 	spin_unlock_bh(&nf_conntrack_expect_lock);
 }
 
@@ -117,7 +172,9 @@ void pinhole_expect_remove(struct nf_conntrack_expect *exp)
  * same peer: the port was free to be announced again (a client that gave
  * up after PASV, with a server whose passive range is small, meets this
  * within seconds). That pinhole is superseded instead of refusing the new
- * one. Anything else - another mask, class or zone - still clashes.
+ * one - only if it is pinhole's own: never another helper's, one created
+ * over ctnetlink, or a permanent one. Anything else - another mask, class
+ * or zone - still clashes.
  */
 static bool pinhole_supersede(struct nf_conn *ct,
 			      const struct nf_conntrack_expect *exp,
@@ -130,7 +187,8 @@ static bool pinhole_supersede(struct nf_conn *ct,
 	if (!old)
 		return false;
 	spin_lock_bh(&nf_conntrack_expect_lock);
-	stale = old->master != ct && old->class == exp->class &&
+	stale = pinhole_expect_is_ours(old) && old->master != ct &&
+		old->class == exp->class &&
 		nf_ct_tuple_equal(&old->tuple, &exp->tuple) &&
 		nf_ct_tuple_mask_equal(&old->mask, &exp->mask);
 	if (stale)
@@ -142,22 +200,42 @@ static bool pinhole_supersede(struct nf_conn *ct,
 	return stale;
 }
 
+/*
+ * The pinholes of @net waiting for their data connection, for the
+ * pinholes_open gauge: a walk of the expectation table when it is read.
+ */
+unsigned int pinhole_expect_count(const struct net *net)
+{
+	struct nf_conntrack_expect *exp;
+	unsigned int i, count = 0;
+
+	rcu_read_lock();
+	for (i = 0; i < nf_ct_expect_hsize; i++)
+		hlist_for_each_entry_rcu(exp, &nf_ct_expect_hash[i], hnode)
+			count += net_eq(nf_ct_exp_net(exp), net) &&
+				 pinhole_expect_is_ours(exp);
+	rcu_read_unlock();
+	return count;
+}
+
 /* @own: @daddr is the announcer's own address (not a third party's). */
 int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
 		 const union nf_inet_addr *daddr, u16 port, bool own,
 		 const struct pinhole_policy *policy, struct pinhole_net *pn)
 {
 	struct nf_conntrack_expect *exp;
+	u32 deadline;
 	int ret;
 
 	exp = pinhole_expect_prepare(ct, dir, daddr, port, pn);
 	if (!exp)
 		return -ENOMEM;
-	pinhole_expect_make_room(ct, policy, pn);
+	deadline = pinhole_expect_preset(exp, policy);
+	pinhole_test_window(insert);
 	ret = nf_ct_expect_related(exp, 0);
 	if (ret == -EBUSY && own && pinhole_supersede(ct, exp, pn))
 		ret = nf_ct_expect_related(exp, 0);
-	pinhole_expect_inserted(exp, ret, policy, pn);
+	pinhole_expect_inserted(exp, ret, deadline, policy, pn);
 	nf_ct_expect_put(exp);
 	return ret;
 }

@@ -62,7 +62,13 @@ enum {
 /* Server to client. States from R_ACC_FIRST on own the shared accumulator. */
 enum {
 	R_D1 = ST_FIRST_DIRECTIONAL, R_D2, R_D3,
-	R_ML_SKIP, R_ML_LS, R_ML_M1, R_ML_M2, R_ML_M3,	/* inside "NNN-" */
+	/*
+	 * Inside "NNN-". A line start is matched against the reply's own code
+	 * (M*: "NNN " ends the reply) and against "227 "/"229 " (A*: such a
+	 * line answers nothing and is refused), or both at once (B*).
+	 */
+	R_ML_SKIP, R_ML_LS, R_ML_M1, R_ML_M2, R_ML_M3,
+	R_ML_A1, R_ML_A2, R_ML_A3_227, R_ML_A3_229, R_ML_B1, R_ML_B2,
 	R_227_SCAN, R_229_SCAN,
 	R_227_NUM_START, R_227_NUM,
 	R_229_D1, R_229_D2, R_229_D3, R_229_PORT_START, R_229_PORT,
@@ -70,7 +76,8 @@ enum {
 	R_ACC_FIRST = R_227_NUM_START,
 };
 
-#define STATE_BITS	6
+#define CMD_STATE_BITS		6
+#define REPLY_STATE_BITS	5
 /*
  * text_len value when offsets cannot be given: the line began in an earlier
  * segment, or its text grew past 254 bytes (zero padding) and so no longer
@@ -89,13 +96,15 @@ struct ftp_state {
 	u32 next_seq[2];	/* per direction: next sequence number expected */
 	u8 addr[16];		/* address being parsed, network byte order */
 	u16 port;		/* port being parsed (PORT/227: in addr[4..5]) */
-	u16 cmd_state:STATE_BITS;
-	u16 reply_state:STATE_BITS;
+	u16 cmd_state:CMD_STATE_BITS;
+	u16 reply_state:REPLY_STATE_BITS;
 	u16 cmd_cont:1;		/* current command line began in an earlier segment */
 	u16 reply_cont:1;	/* same for the current reply line */
 	u16 pending_pasv:1;	/* PASV/EPSV sent, no final reply yet */
 	u16 pending_auth:1;	/* AUTH sent, no final reply yet */
-	u32 reply_code:10;	/* code of the current reply line or multi-line reply */
+	u16 replay_unsafe_cmd:1;   /* see ftp_session_note_announcement() */
+	u32 replay_unsafe_reply:1; /* the same for replies */
+	u32 reply_code:9;	/* current reply's code - 100, built digit by digit */
 	u32 delim:7;		/* EPRT/229 delimiter; trailing byte count after */
 	u32 text_len:8;		/* bytes of rewritable text so far, or TEXT_UNKNOWN */
 	u32 field:3;		/* index of the number or IPv6 group being parsed */
@@ -107,8 +116,8 @@ _Static_assert(sizeof(struct ftp_state) <= sizeof(struct ftp_session),
 	       "ftp_state must fit the 32-byte conntrack helper area");
 _Static_assert(__alignof__(struct ftp_state) <= __alignof__(struct ftp_session),
 	       "ftp_state alignment must not exceed ftp_session's");
-_Static_assert(C_STATE_COUNT <= (1 << STATE_BITS), "command states overflow");
-_Static_assert(R_STATE_COUNT <= (1 << STATE_BITS), "reply states overflow");
+_Static_assert(C_STATE_COUNT <= (1 << CMD_STATE_BITS), "command states overflow");
+_Static_assert(R_STATE_COUNT <= (1 << REPLY_STATE_BITS), "reply states overflow");
 
 /* One call's worth of context, so helpers need a single argument. */
 struct ftp_run {
@@ -166,7 +175,7 @@ static bool in_multiline(const struct ftp_run *r)
 {
 	unsigned int state = run_state(r);
 
-	return r->dir == FTP_DIR_REPLY && state >= R_ML_SKIP && state <= R_ML_M3;
+	return r->dir == FTP_DIR_REPLY && state >= R_ML_SKIP && state <= R_ML_B2;
 }
 
 static bool at_line_start(const struct ftp_run *r)
@@ -223,10 +232,12 @@ static void deliver(struct ftp_run *r, const struct ftp_offer *offer)
 
 /*
  * Report a refused line and skip the rest of it. Nothing of a refused line
- * is worth rewriting, so no text offsets are given.
+ * is worth rewriting, so no text offsets are given; the address is named
+ * only when the whole line was parsed (@parsed: a port 0).
  */
-static void refuse(struct ftp_run *r, enum ftp_offer_kind kind,
-		   enum ftp_refusal why, enum ftp_family family)
+static void refuse_line(struct ftp_run *r, enum ftp_offer_kind kind,
+			enum ftp_refusal why, enum ftp_family family,
+			bool parsed)
 {
 	struct ftp_offer offer;
 
@@ -234,10 +245,20 @@ static void refuse(struct ftp_run *r, enum ftp_offer_kind kind,
 	offer.kind = kind;
 	offer.refusal = why;
 	offer.family = family;
+	offer.addr_known = parsed;
+	if (parsed && kind != FTP_OFFER_229)
+		memcpy(offer.addr, r->st->addr,
+		       family == FTP_FAMILY_IPV6 ? 16 : 4);
 	offer.text_start = r->off;
 	offer.text_end = r->off;
 	deliver(r, &offer);
 	set_state(r, ST_SKIP);
+}
+
+static void refuse(struct ftp_run *r, enum ftp_offer_kind kind,
+		   enum ftp_refusal why, enum ftp_family family)
+{
+	refuse_line(r, kind, why, family, false);
 }
 
 /* PORT and 227 can only name IPv4; EPRT and 229 follow the control's. */
@@ -267,13 +288,14 @@ static void offer_accept(struct ftp_run *r, enum ftp_offer_kind kind,
 	struct ftp_offer offer;
 
 	if (!port) {
-		refuse(r, kind, FTP_REFUSED_OUT_OF_RANGE, family);
+		refuse_line(r, kind, FTP_REFUSED_OUT_OF_RANGE, family, true);
 		return;
 	}
 	memset(&offer, 0, sizeof(offer));
 	offer.kind = kind;
 	offer.family = family;
 	offer.port = port;
+	offer.addr_known = true;
 	if (kind != FTP_OFFER_229)
 		memcpy(offer.addr, st->addr,
 		       family == FTP_FAMILY_IPV6 ? 16 : 4);
@@ -792,19 +814,28 @@ static void become_encrypted(struct ftp_run *r)
 	note(r, FTP_NOTE_ENCRYPTED);
 }
 
-/* Three digits at the start of a line: accumulated into reply_code. */
+/*
+ * Three digits at the start of a line, kept as the code minus 100 so that
+ * every reply code (100-599) fits nine bits: a first digit outside 1-5
+ * cannot begin one.
+ */
 static void reply_code_digit(struct ftp_run *r, u8 c)
 {
 	struct ftp_state *st = r->st;
 	unsigned int state = run_state(r);
 
-	if (!is_digit(c)) {
+	if (!is_digit(c) || (state == ST_LINE_START && (c < '1' || c > '5'))) {
 		set_state(r, ST_SKIP);
 		return;
 	}
-	st->reply_code = (state == ST_LINE_START ? 0 : st->reply_code * 10) +
-			 (c - '0');
+	st->reply_code = state == ST_LINE_START ? c - '1' :
+			 st->reply_code * 10 + (c - '0');
 	set_state(r, state == ST_LINE_START ? R_D1 : state + 1);
+}
+
+static unsigned int reply_code(const struct ftp_state *st)
+{
+	return st->reply_code + 100;
 }
 
 /* A 227/229 line: only an answer to PASV/EPSV can announce a port. */
@@ -834,11 +865,10 @@ static void reply_announce_start(struct ftp_run *r, unsigned int code,
 static void reply_code_complete(struct ftp_run *r, u8 c)
 {
 	struct ftp_state *st = r->st;
-	unsigned int code = st->reply_code;
+	unsigned int code = reply_code(st);
 	bool answered = false;
 
-	if ((c != ' ' && c != '-' && c != '\r' && c != '\n') ||
-	    code < 100 || code >= 600) {
+	if (c != ' ' && c != '-' && c != '\r' && c != '\n') {
 		set_state(r, ST_SKIP);	/* not a reply line */
 		return;
 	}
@@ -861,20 +891,78 @@ static void reply_code_complete(struct ftp_run *r, u8 c)
 		set_state(r, ST_SKIP);
 }
 
+/* Digit @pos (0-2) of the open multi-line reply's code, as text. */
+static u8 multiline_code_digit(const struct ftp_state *st, unsigned int pos)
+{
+	unsigned int code = reply_code(st);
+
+	return '0' + (pos == 0 ? code / 100 : pos == 1 ? code / 10 % 10 :
+		      code % 10);
+}
+
+/*
+ * A "227 " or "229 " line inside another reply answers nothing: refuse it,
+ * counted like any unanswered one, and stay inside the multi-line reply.
+ */
+static void multiline_refuse(struct ftp_run *r, enum ftp_offer_kind kind)
+{
+	refuse(r, kind, FTP_REFUSED_UNANSWERED, kind_family(r->st, kind));
+	set_state(r, R_ML_SKIP);
+}
+
+/* Position 2 when both the code and "22" matched so far. */
+static unsigned int multiline_both_third(const struct ftp_state *st, u8 c)
+{
+	if (c == multiline_code_digit(st, 2))
+		return R_ML_M3;	/* ending the reply takes precedence */
+	if (c == '7')
+		return R_ML_A3_227;
+	return c == '9' ? R_ML_A3_229 : R_ML_SKIP;
+}
+
 /* Inside "NNN-": only a line starting "NNN " ends the reply. */
+static unsigned int multiline_next(const struct ftp_state *st,
+				   unsigned int state, u8 c)
+{
+	bool code0 = c == multiline_code_digit(st, 0);
+	bool code1 = c == multiline_code_digit(st, 1);
+
+	switch (state) {
+	case R_ML_LS:
+		if (c == '2')
+			return code0 ? R_ML_B1 : R_ML_A1;
+		return code0 ? R_ML_M1 : R_ML_SKIP;
+	case R_ML_M1:
+		return code1 ? R_ML_M2 : R_ML_SKIP;
+	case R_ML_M2:
+		return c == multiline_code_digit(st, 2) ? R_ML_M3 : R_ML_SKIP;
+	case R_ML_A1:
+		return c == '2' ? R_ML_A2 : R_ML_SKIP;
+	case R_ML_A2:
+		return c == '7' ? R_ML_A3_227 :
+		       c == '9' ? R_ML_A3_229 : R_ML_SKIP;
+	case R_ML_B1:
+		if (c == '2')
+			return code1 ? R_ML_B2 : R_ML_A2;
+		return code1 ? R_ML_M2 : R_ML_SKIP;
+	default: /* R_ML_B2 */
+		return multiline_both_third(st, c);
+	}
+}
+
 static void reply_multiline_byte(struct ftp_run *r, u8 c)
 {
-	unsigned int code = r->st->reply_code;
 	unsigned int state = run_state(r);
-	unsigned int want;
 
-	if (state == R_ML_M3) {
+	if (state == R_ML_M3)
 		set_state(r, c == ' ' ? ST_SKIP : R_ML_SKIP);
-		return;
-	}
-	want = state == R_ML_LS ? code / 100 :
-	       state == R_ML_M1 ? code / 10 % 10 : code % 10;
-	set_state(r, c == '0' + want ? state + 1 : R_ML_SKIP);
+	else if (state != R_ML_A3_227 && state != R_ML_A3_229)
+		set_state(r, multiline_next(r->st, state, c));
+	else if (c == ' ')
+		multiline_refuse(r, state == R_ML_A3_227 ? FTP_OFFER_227 :
+							   FTP_OFFER_229);
+	else
+		set_state(r, R_ML_SKIP);
 }
 
 static void reply_227_number_byte(struct ftp_run *r, u8 c)
@@ -963,7 +1051,7 @@ static void reply_byte(struct ftp_run *r, u8 c)
 		reply_code_digit(r, c);
 	else if (state == R_D3)
 		reply_code_complete(r, c);
-	else if (state <= R_ML_M3)
+	else if (state <= R_ML_B2)
 		reply_multiline_byte(r, c);
 	else if (state == R_227_SCAN)
 		reply_227_scan(r, c);
@@ -1036,11 +1124,54 @@ void ftp_session_init(struct ftp_session *s, enum ftp_family control_family)
 	st->family_v6 = control_family == FTP_FAMILY_IPV6;
 }
 
+void ftp_session_set_family(struct ftp_session *s,
+			    enum ftp_family control_family)
+{
+	state_of(s)->family_v6 = control_family == FTP_FAMILY_IPV6;
+}
+
+void ftp_session_set_encrypted(struct ftp_session *s)
+{
+	struct ftp_run r = { .st = state_of(s) };
+
+	become_encrypted(&r);
+}
+
+bool ftp_session_at_line_start(const struct ftp_session *s, enum ftp_dir dir)
+{
+	const struct ftp_state *st = (const struct ftp_state *)s->opaque;
+
+	return dir_state(st, dir) == ST_LINE_START;
+}
+
+void ftp_session_note_announcement(struct ftp_session *s, enum ftp_dir dir,
+				   bool clean_start)
+{
+	struct ftp_state *st = state_of(s);
+
+	if (clean_start)
+		return;
+	if (dir == FTP_DIR_COMMAND)
+		st->replay_unsafe_cmd = 1;
+	else
+		st->replay_unsafe_reply = 1;
+}
+
+static bool replay_unsafe(const struct ftp_state *st, enum ftp_dir dir)
+{
+	return dir == FTP_DIR_COMMAND ? st->replay_unsafe_cmd :
+					st->replay_unsafe_reply;
+}
+
 /*
  * The scratch copy a retransmission is parsed in: this direction at a line
  * start, the other one holding nothing (so the accumulator is free) and,
  * for replies, a PASV/EPSV outstanding (the first transmission's 227/229
- * answered one, or it would not have been rewritten).
+ * answered one, or it would not have been rewritten). A direction whose
+ * announcing segment did not begin at a clean line start stays opaque:
+ * parsing its retransmission from a line start could find an announcement
+ * in text that was not one (a 227 inside a multi-line reply, the tail of a
+ * longer line), and rewrite it.
  */
 void ftp_session_replay(struct ftp_session *scratch,
 			const struct ftp_session *s, enum ftp_dir dir)
@@ -1054,6 +1185,10 @@ void ftp_session_replay(struct ftp_session *scratch,
 	*scratch = *s;
 	if (run_state(&r) == ST_ENCRYPTED)
 		return;
+	if (replay_unsafe(r.st, dir)) {
+		set_state(&r, ST_ENCRYPTED);
+		return;
+	}
 	set_state(&r, ST_LINE_START);
 	set_cont(&r, false);
 	set_state(&other, ST_SKIP);

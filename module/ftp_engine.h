@@ -78,7 +78,8 @@ enum ftp_note {
  * the port digits) as offsets in the current segment; text_in_segment is
  * false when the line began in an earlier segment, in which case a NAT
  * rewrite is impossible and the offsets are meaningless. It is also false
- * for every refused offer (nothing to rewrite; addr and port are zero) and
+ * for every refused offer (nothing to rewrite; addr and port are zero unless
+ * addr_known: a port 0 names its address) and
  * when the text is longer than 254 bytes or is followed by more than 126
  * spaces and CRs before the LF (only absurd padding does that).
  *
@@ -93,6 +94,7 @@ struct ftp_offer {
 	enum ftp_family family;
 	u8 addr[16];
 	u16 port;
+	bool addr_known;	/* addr (but 229) and port were parsed whole */
 	bool text_in_segment;
 	u32 text_start;
 	u32 text_end;
@@ -113,8 +115,32 @@ struct ftp_session {
 
 void ftp_session_init(struct ftp_session *s, enum ftp_family control_family);
 
+/*
+ * The control connection's family, for a session whose state did not come
+ * from ftp_session_init() (a conntrack created over ctnetlink arrives with
+ * a zeroed area). Idempotent; touches nothing else.
+ */
+void ftp_session_set_family(struct ftp_session *s,
+			    enum ftp_family control_family);
+
 /* True once a 234 reply to AUTH made the session opaque to us. */
 bool ftp_session_encrypted(const struct ftp_session *s);
+
+/* Make the session opaque, as a 234 to AUTH does (learnt elsewhere). */
+void ftp_session_set_encrypted(struct ftp_session *s);
+
+/* Is @dir at the start of a line, outside any multi-line reply? */
+bool ftp_session_at_line_start(const struct ftp_session *s, enum ftp_dir dir);
+
+/*
+ * A segment of @dir carried an announcement a NAT rewrite may change;
+ * @clean_start says whether that segment's first byte began a line outside
+ * a multi-line reply. Once one did not, ftp_session_replay() never parses
+ * a retransmission of @dir again: it could not know the context the
+ * original bytes were parsed in.
+ */
+void ftp_session_note_announcement(struct ftp_session *s, enum ftp_dir dir,
+				   bool clean_start);
 
 /*
  * Start a TCP segment of @len payload bytes with sequence number @seq (of
@@ -146,7 +172,8 @@ void ftp_stream_segment(struct ftp_session *s, enum ftp_dir dir, u32 seq,
  * (the retransmission's first byte), the other direction idle, for replies
  * a PASV/EPSV taken as outstanding. Feed @scratch with ftp_stream_feed()
  * from offset 0 and discard it; @s is not touched. An encrypted session
- * stays opaque.
+ * stays opaque, and so does a direction ftp_session_note_announcement()
+ * marked unsafe.
  */
 void ftp_session_replay(struct ftp_session *scratch,
 			const struct ftp_session *s, enum ftp_dir dir);

@@ -4,14 +4,18 @@
  * the connection's own lock, judges what it announces against the
  * namespace's policy, then - outside the lock - opens the pinholes it may.
  *
- * There is no global lock here: the stock helper linearises every FTP
- * segment and then parses it under one spinlock shared by the whole system;
- * we parse in place (fragment by fragment in a non-linear skb), under
- * the connection's own lock, and the whole per-session parser state is the
- * 32-byte helper area.
+ * Locks. The stock helper linearises every FTP segment and parses it under
+ * one spinlock shared by the whole system. We parse in place (fragment by
+ * fragment in a non-linear skb) under the connection's own ct->lock, and
+ * the whole per-session parser state is the 32-byte helper area. Only a
+ * segment that announces a data port goes on to the global
+ * nf_conntrack_expect_lock, once inside nf_ct_expect_related() and rarely a
+ * second time (see expect.c); a NAT rewrite takes ct->lock again for
+ * seqadj. Segments that announce nothing take no global lock at all.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/inet.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/netfilter.h>
@@ -23,6 +27,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "pinhole.h"
+#include "skb_walk.h"
 
 static const enum pinhole_counter pinhole_line_counters[] = {
 	[FTP_OFFER_PORT] = PINHOLE_CNT_lines_port,
@@ -64,7 +69,7 @@ static void pinhole_on_offer(void *ctx, const struct ftp_offer *offer)
 
 	pinhole_count(seg->pn, pinhole_line_counters[offer->kind]);
 	if (seg->count == PINHOLE_OFFERS_PER_SEGMENT) {
-		pinhole_count(seg->pn, PINHOLE_CNT_refused_limit_reached);
+		pinhole_count(seg->pn, PINHOLE_CNT_refused_offers_per_segment);
 		seg->refused++;
 		return;
 	}
@@ -84,33 +89,31 @@ static const struct ftp_engine_ops pinhole_engine_ops = {
 	.note = pinhole_on_note,
 };
 
-/*
- * Feed bytes [from, to) of the segment's payload to @session where they
- * lie: in the linear head, or fragment by fragment (a GSO segment from a
- * local sender carries up to 64 KB in page fragments) - never copied.
- */
+struct pinhole_feed {
+	struct pinhole_segment *seg;
+	struct ftp_session *session;
+	const struct ftp_engine_ops *ops;
+};
+
+static void pinhole_feed_block(void *ctx, const u8 *data, u32 len, u32 off)
+{
+	const struct pinhole_feed *feed = ctx;
+
+	ftp_stream_feed(feed->session, feed->seg->stream, data, len, off,
+			feed->ops, feed->seg);
+}
+
+/* Feed bytes [from, to) of the segment's payload to @session. */
 static void pinhole_feed_skb(struct pinhole_segment *seg,
 			     struct ftp_session *session,
 			     const struct ftp_engine_ops *ops, u32 from, u32 to)
 {
-	struct sk_buff *skb = seg->skb;
-	struct skb_seq_state walk;
-	unsigned int consumed = 0, n;
-	const u8 *data;
+	struct pinhole_feed feed = {
+		.seg = seg, .session = session, .ops = ops,
+	};
 
-	if (skb_headlen(skb) >= seg->dataoff + to) {
-		ftp_stream_feed(session, seg->stream,
-				skb->data + seg->dataoff + from, to - from,
-				from, ops, seg);
-		return;
-	}
-	skb_prepare_seq_read(skb, seg->dataoff + from, seg->dataoff + to,
-			     &walk);
-	while ((n = skb_seq_read(consumed, &data, &walk)) != 0) {
-		ftp_stream_feed(session, seg->stream, data, n, from + consumed,
-				ops, seg);
-		consumed += n;
-	}
+	pinhole_skb_walk(seg->skb, seg->dataoff, from, to, pinhole_feed_block,
+			 &feed);
 }
 
 /*
@@ -148,56 +151,66 @@ static void pinhole_replay(struct pinhole_segment *seg,
 	pinhole_feed_skb(seg, &scratch, &pinhole_replay_ops, 0, to);
 }
 
+static enum ftp_family pinhole_family(const struct nf_conn *ct)
+{
+	return nf_ct_l3num(ct) == AF_INET ? FTP_FAMILY_IPV4 : FTP_FAMILY_IPV6;
+}
+
+/*
+ * On a NATed session, remember whether this segment's announcement began
+ * at a clean line start: only then can a retransmission of it be parsed
+ * again from its first byte (see ftp_session_replay()).
+ */
+static void pinhole_note_announcement(struct pinhole_segment *seg,
+				      struct ftp_session *session,
+				      const struct ftp_session *before, u32 from)
+{
+	unsigned int i;
+
+	for (i = 0; i < seg->count; i++) {
+		if (seg->decisions[i].replayed ||
+		    seg->decisions[i].verdict != PINHOLE_OPEN)
+			continue;
+		ftp_session_note_announcement(session, seg->stream, !from &&
+				ftp_session_at_line_start(before, seg->stream));
+		return;
+	}
+}
+
 /*
  * Parse one segment. With enforce set, a segment carrying a refused line
  * is dropped, so the parser must forget it too: the retransmission will
  * then be judged (and dropped) again instead of passing as old data.
+ * A session created over ctnetlink (conntrackd after a failover) arrives
+ * confirmed with a zeroed area: it learns its family here and
+ * resynchronises at the next line start.
  */
 static void pinhole_parse(struct pinhole_segment *seg,
 			  const struct tcphdr *th, u32 len)
 {
 	struct ftp_session *session = pinhole_session(seg->ct);
+	bool nat = pinhole_nat_active(seg->ct);
 	struct ftp_session before;
 	u32 seq = ntohl(th->seq) + th->syn;
 	u32 from;
 
 	spin_lock_bh(&seg->ct->lock);
 	if (!nf_ct_is_confirmed(seg->ct))
-		ftp_session_init(session, nf_ct_l3num(seg->ct) == AF_INET ?
-				 FTP_FAMILY_IPV4 : FTP_FAMILY_IPV6);
+		ftp_session_init(session, pinhole_family(seg->ct));
+	else
+		ftp_session_set_family(session, pinhole_family(seg->ct));
 	before = *session;
 	from = ftp_stream_begin(session, seg->stream, seq, len, th->syn,
 				&pinhole_engine_ops, seg);
-	if (from && !th->syn && pinhole_nat_active(seg->ct))
+	if (from && !th->syn && nat)
 		pinhole_replay(seg, &before, min(from, len));
 	if (from < len)
 		pinhole_feed_skb(seg, session, &pinhole_engine_ops, from, len);
-	if (seg->refused && READ_ONCE(seg->pn->policy.enforce))
+	if (seg->refused && seg->enforce)
 		*session = before;
+	else if (nat)
+		pinhole_note_announcement(seg, session, &before, from);
 	spin_unlock_bh(&seg->ct->lock);
-}
-
-static void pinhole_log_refusal(const struct pinhole_segment *seg,
-				const struct pinhole_decision *decision)
-{
-	const struct nf_conntrack_tuple *t =
-		&seg->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	const struct ftp_offer *o = &decision->offer;
-
-	if (!net_ratelimit())
-		return;
-	if (nf_ct_l3num(seg->ct) == AF_INET)
-		pr_info("refused %s %pI4 port %u (%s) in session %pI4:%u -> %pI4:%u\n",
-			ftp_offer_kind_name(o->kind), o->addr, o->port,
-			pinhole_verdict_name(decision->verdict),
-			&t->src.u3.ip, ntohs(t->src.u.tcp.port),
-			&t->dst.u3.ip, ntohs(t->dst.u.tcp.port));
-	else
-		pr_info("refused %s %pI6c port %u (%s) in session [%pI6c]:%u -> [%pI6c]:%u\n",
-			ftp_offer_kind_name(o->kind), o->addr, o->port,
-			pinhole_verdict_name(decision->verdict),
-			t->src.u3.ip6, ntohs(t->src.u.tcp.port),
-			t->dst.u3.ip6, ntohs(t->dst.u.tcp.port));
 }
 
 /* The data address: announced, or for 229 the announcing server's own. */
@@ -214,11 +227,81 @@ static void pinhole_data_addr(const struct pinhole_segment *seg,
 		memcpy(daddr->ip6, offer->addr, 16);
 }
 
+/* "ADDRESS port PORT" as offered, if the line was parsed that far. */
+static void pinhole_offered(const struct pinhole_segment *seg,
+			    const struct ftp_offer *offer, char *buf, size_t len)
+{
+	union nf_inet_addr daddr;
+	bool v4 = offer->kind == FTP_OFFER_229 ?
+		  nf_ct_l3num(seg->ct) == AF_INET :
+		  offer->family == FTP_FAMILY_IPV4;
+
+	if (!offer->addr_known) {
+		strscpy(buf, "(line not parsed to its end)", len);
+		return;
+	}
+	pinhole_data_addr(seg, offer, &daddr);
+	if (v4)
+		snprintf(buf, len, "%pI4 port %u", &daddr.ip, offer->port);
+	else
+		snprintf(buf, len, "%pI6c port %u", &daddr.in6, offer->port);
+}
+
+/* May this namespace log a line of @level now? */
+static bool pinhole_log_now(struct pinhole_net *pn, enum pinhole_log level)
+{
+	return READ_ONCE(pn->policy.log) >= level &&
+	       __ratelimit(&pn->log_ratelimit);
+}
+
+/*
+ * One line: "<what> <kind> <offered> (<why>) in session <a> -> <b>
+ * (netns <inode>)", the namespace as `ip netns identify` or
+ * /proc/PID/ns/net name it.
+ */
+static void pinhole_log(const struct pinhole_segment *seg,
+			const struct ftp_offer *offer, const char *what,
+			const char *why)
+{
+	const struct nf_conntrack_tuple *t =
+		&seg->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	char offered[INET6_ADDRSTRLEN + sizeof(" port 65535")];
+	unsigned int netns = nf_ct_net(seg->ct)->ns.inum;
+
+	pinhole_offered(seg, offer, offered, sizeof(offered));
+	if (nf_ct_l3num(seg->ct) == AF_INET)
+		pr_info("%s %s %s (%s) in session %pI4:%u -> %pI4:%u (netns %u)\n",
+			what, ftp_offer_kind_name(offer->kind), offered, why,
+			&t->src.u3.ip, ntohs(t->src.u.tcp.port),
+			&t->dst.u3.ip, ntohs(t->dst.u.tcp.port), netns);
+	else
+		pr_info("%s %s %s (%s) in session [%pI6c]:%u -> [%pI6c]:%u (netns %u)\n",
+			what, ftp_offer_kind_name(offer->kind), offered, why,
+			t->src.u3.ip6, ntohs(t->src.u.tcp.port),
+			t->dst.u3.ip6, ntohs(t->dst.u.tcp.port), netns);
+}
+
+static void pinhole_log_refusal(const struct pinhole_segment *seg,
+				const struct pinhole_decision *decision)
+{
+	if (pinhole_log_now(seg->pn, PINHOLE_LOG_REFUSALS))
+		pinhole_log(seg, &decision->offer, "refused",
+			    pinhole_verdict_name(decision->verdict));
+}
+
+static void pinhole_log_opened(const struct pinhole_segment *seg,
+			       const struct ftp_offer *offer)
+{
+	if (pinhole_log_now(seg->pn, PINHOLE_LOG_OPENED))
+		pinhole_log(seg, offer, "opened",
+			    pinhole_offer_is_active(offer) ? "active" : "passive");
+}
+
 /*
  * A third-party address (allowed by policy) is not the announcer's inside
  * view of itself, so NAT has nothing to translate there.
  */
-static void pinhole_open_offer(struct pinhole_segment *seg,
+static bool pinhole_open_offer(struct pinhole_segment *seg,
 			       const struct ftp_offer *offer)
 {
 	struct nf_conn *ct = seg->ct;
@@ -227,35 +310,51 @@ static void pinhole_open_offer(struct pinhole_segment *seg,
 				&ct->tuplehash[seg->dir].tuple.src.u3,
 				nf_ct_l3num(ct));
 
-	if (own && pinhole_nat_active(ct)) {
-		pinhole_nat_open(seg, offer);
-		return;
-	}
+	if (own && pinhole_nat_active(ct))
+		return pinhole_nat_open(seg, offer);
 	pinhole_data_addr(seg, offer, &daddr);
-	pinhole_open(ct, seg->dir, &daddr, offer->port, own, &seg->pn->policy,
-		     seg->pn);
+	return !pinhole_open(ct, seg->dir, &daddr, offer->port, own,
+			     &seg->pn->policy, seg->pn);
 }
 
-static void pinhole_act(struct pinhole_segment *seg)
+/*
+ * Act on what the segment announced. A segment about to be dropped
+ * (enforce) only has its refusals counted: it opens nothing and is not
+ * rewritten, so it moves no seqadj either.
+ */
+static void pinhole_act(struct pinhole_segment *seg, bool dropping)
 {
 	const struct pinhole_decision *decision;
 	unsigned int i;
 
 	for (i = 0; i < seg->count; i++) {
 		decision = &seg->decisions[i];
-		if (decision->replayed) {
-			if (decision->verdict == PINHOLE_OPEN)
-				pinhole_nat_replay(seg, &decision->offer);
+		if (decision->verdict != PINHOLE_OPEN) {
+			if (decision->replayed)
+				continue;
+			pinhole_count(seg->pn,
+				      pinhole_verdict_counter(decision->verdict));
+			pinhole_log_refusal(seg, decision);
+		} else if (dropping) {
 			continue;
+		} else if (decision->replayed) {
+			pinhole_nat_replay(seg, &decision->offer);
+		} else if (pinhole_open_offer(seg, &decision->offer)) {
+			pinhole_log_opened(seg, &decision->offer);
 		}
-		if (decision->verdict == PINHOLE_OPEN) {
-			pinhole_open_offer(seg, &decision->offer);
-			continue;
-		}
-		pinhole_count(seg->pn,
-			      pinhole_verdict_counter(decision->verdict));
-		pinhole_log_refusal(seg, decision);
 	}
+}
+
+/*
+ * Only the control connection's own segments are FTP. An ICMP error that
+ * conntrack relates to it (IP_CT_RELATED) reaches the helper too, with
+ * protoff at the ICMP header and quoted, forgeable bytes behind it: never
+ * parse those. IP_CT_NEW is the client's SYN (and its retransmissions).
+ */
+static bool pinhole_ctinfo_parsed(enum ip_conntrack_info ctinfo)
+{
+	return ctinfo == IP_CT_NEW || ctinfo == IP_CT_ESTABLISHED ||
+	       ctinfo == IP_CT_ESTABLISHED_REPLY;
 }
 
 static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
@@ -274,7 +373,10 @@ static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 	const struct tcphdr *th;
 	struct tcphdr _th;
 	unsigned int dataoff;
+	bool drop;
 
+	if (!pinhole_ctinfo_parsed(ctinfo))
+		return NF_ACCEPT;
 	th = skb_header_pointer(skb, protoff, sizeof(_th), &_th);
 	if (!th)
 		return NF_ACCEPT;
@@ -282,26 +384,57 @@ static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 	if (dataoff > skb->len || (dataoff == skb->len && !th->syn))
 		return NF_ACCEPT;
 	seg.dataoff = dataoff;
+	seg.enforce = READ_ONCE(seg.pn->policy.enforce);
 	pinhole_parse(&seg, th, skb->len - dataoff);
-	pinhole_act(&seg);
-	if (seg.refused && READ_ONCE(seg.pn->policy.enforce)) {
+	drop = seg.refused && seg.enforce;
+	pinhole_act(&seg, drop);
+	if (drop) {
 		pinhole_count(seg.pn, PINHOLE_CNT_dropped);
 		return NF_DROP;
 	}
 	return NF_ACCEPT;
 }
 
-/* Exported over ctnetlink as CTA_HELP_INFO for pinholectl. */
+/*
+ * Exported over ctnetlink as CTA_HELP_INFO for pinholectl. The packet path
+ * changes the area under ct->lock; take it here too, as the TCP tracker's
+ * own to_nlattr does in the same call chain.
+ */
 static int pinhole_to_nlattr(struct sk_buff *skb, const struct nf_conn *ct)
 {
-	const struct ftp_session *session = nfct_help_data(ct);
+	struct nf_conn *locked = (struct nf_conn *)ct;
 	struct pinhole_ct_info info = {
 		.version = PINHOLE_CT_INFO_VERSION,
 	};
 
-	if (ftp_session_encrypted(session))
+	spin_lock_bh(&locked->lock);
+	if (ftp_session_encrypted(nfct_help_data(ct)))
 		info.flags |= PINHOLE_CT_ENCRYPTED;
+	spin_unlock_bh(&locked->lock);
 	return nla_put(skb, CTA_HELP_INFO, sizeof(info), &info);
+}
+
+/*
+ * A conntrack created or updated over ctnetlink (conntrackd replaying the
+ * active firewall's table). What the area needs from outside is only what
+ * the stream cannot tell: the family, and that the session went opaque
+ * (a pinhole_ct_info with PINHOLE_CT_ENCRYPTED, from our own to_nlattr).
+ * A live parser is never reset: an update must not make it forget.
+ */
+static int pinhole_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
+{
+	const struct pinhole_ct_info *info = attr ? nla_data(attr) : NULL;
+	struct ftp_session *session = nfct_help_data(ct);
+
+	if (info && (nla_len(attr) < sizeof(*info) ||
+		     info->version != PINHOLE_CT_INFO_VERSION))
+		return -EINVAL;
+	spin_lock_bh(&ct->lock);
+	ftp_session_set_family(session, pinhole_family(ct));
+	if (info && (info->flags & PINHOLE_CT_ENCRYPTED))
+		ftp_session_set_encrypted(session);
+	spin_unlock_bh(&ct->lock);
+	return 0;
 }
 
 static struct nf_conntrack_expect_policy pinhole_expect_policy = {
@@ -323,6 +456,17 @@ static void pinhole_helper_init(struct nf_conntrack_helper *helper,
 			  &pinhole_expect_policy, 0, pinhole_help, NULL,
 			  THIS_MODULE);
 	helper->to_nlattr = pinhole_to_nlattr;
+	helper->from_nlattr = pinhole_from_nlattr;
+}
+
+unsigned int pinhole_policy_timeout(void)
+{
+	return pinhole_expect_policy.timeout;
+}
+
+bool pinhole_helper_is_ours(const struct nf_conntrack_helper *helper)
+{
+	return helper == &pinhole_helpers[0] || helper == &pinhole_helpers[1];
 }
 
 int pinhole_helpers_register(const char *name)

@@ -53,6 +53,10 @@ static bool enforce;
 module_param(enforce, bool, 0444);
 MODULE_PARM_DESC(enforce, "default: drop segments carrying a refused line");
 
+static int log_level = PINHOLE_LOG_REFUSALS;
+module_param_named(log, log_level, int, 0444);
+MODULE_PARM_DESC(log, "default: kernel log lines, 0 none, 1 refusals, 2 refusals and pinholes opened");
+
 struct pinhole_policy pinhole_default_policy;
 static unsigned int pinhole_net_id __read_mostly;
 
@@ -84,6 +88,9 @@ static int pinhole_parse_params(struct pinhole_policy *policy)
 	if (timeout < 1 || timeout > PINHOLE_TIMEOUT_LIMIT)
 		return pinhole_param_error("timeout");
 	policy->timeout = timeout;
+	if (log_level < PINHOLE_LOG_OFF || log_level > PINHOLE_LOG_OPENED)
+		return pinhole_param_error("log");
+	policy->log = log_level;
 	return 0;
 }
 
@@ -93,6 +100,8 @@ static int __net_init pinhole_net_init(struct net *net)
 	int ret;
 
 	pn->policy = pinhole_default_policy;
+	/* 10 lines per 5 s per namespace: one cannot silence another's */
+	ratelimit_state_init(&pn->log_ratelimit, 5 * HZ, 10);
 	ret = pinhole_stats_init(net, pn);
 	if (ret)
 		return ret;

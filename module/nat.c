@@ -37,6 +37,12 @@ bool pinhole_nat_active(const struct nf_conn *ct)
 	return ct->status & IPS_NAT_MASK;
 }
 
+/* The data connection is translated the way its master is. */
+void pinhole_nat_expectfn(struct nf_conn *new, struct nf_conntrack_expect *exp)
+{
+	nf_nat_follow_master(new, exp);
+}
+
 /* EPRT keeps the delimiter the client chose: the byte before the text. */
 static bool pinhole_eprt_delimiter(const struct pinhole_segment *seg,
 				   const struct ftp_offer *offer, char *delim)
@@ -149,7 +155,8 @@ static bool pinhole_nat_rewritable(const struct pinhole_segment *seg,
 	return offer->text_in_segment && !seg->rewritten;
 }
 
-void pinhole_nat_open(struct pinhole_segment *seg,
+/* True when a pinhole is open for @offer. */
+bool pinhole_nat_open(struct pinhole_segment *seg,
 		      const struct ftp_offer *offer)
 {
 	const union nf_inet_addr *outside =
@@ -159,6 +166,7 @@ void pinhole_nat_open(struct pinhole_segment *seg,
 	bool translates = offer->kind != FTP_OFFER_229 &&
 			  pinhole_nat_translates(seg);
 	struct nf_conntrack_expect *exp;
+	u32 deadline;
 	u16 port;
 
 	if (translates && !pinhole_nat_rewritable(seg, offer))
@@ -166,13 +174,14 @@ void pinhole_nat_open(struct pinhole_segment *seg,
 	exp = pinhole_expect_prepare(seg->ct, seg->dir, outside, offer->port,
 				     seg->pn);
 	if (!exp)
-		return;
+		return false;
 	exp->saved_proto.tcp.port = htons(offer->port);
 	exp->dir = !seg->dir;
-	exp->expectfn = nf_nat_follow_master;
-	pinhole_expect_make_room(seg->ct, policy, seg->pn);
+	exp->expectfn = pinhole_nat_expectfn;
+	deadline = pinhole_expect_preset(exp, policy);
 	port = nf_nat_exp_find_port(exp, offer->port);
-	pinhole_expect_inserted(exp, port ? 0 : -EBUSY, policy, seg->pn);
+	pinhole_expect_inserted(exp, port ? 0 : -EBUSY, deadline, policy,
+				seg->pn);
 	if (port && (translates || port != offer->port) &&
 	    !pinhole_nat_rewrite(seg, offer, outside, port, false)) {
 		pinhole_expect_remove(exp);
@@ -180,10 +189,11 @@ void pinhole_nat_open(struct pinhole_segment *seg,
 		goto unrewritable;
 	}
 	nf_ct_expect_put(exp);
-	return;
+	return port;
 
 unrewritable:
 	pinhole_count(seg->pn, PINHOLE_CNT_nat_unrewritable);
+	return false;
 }
 
 /*

@@ -6,8 +6,12 @@
 #ifndef PINHOLE_H
 #define PINHOLE_H
 
+#include <linux/ratelimit.h>
 #include <linux/types.h>
 #include <net/netfilter/nf_conntrack.h>
+
+struct nf_conntrack_expect;
+struct nf_conntrack_helper;
 
 #include "ftp_engine.h"
 #include "pinhole_abi.h"
@@ -42,6 +46,14 @@ struct pinhole_policy {
 	int max_pinholes;
 	int timeout;
 	int enforce;
+	int log;		/* enum pinhole_log */
+};
+
+/* What the kernel log gets, per namespace (sysctl log). */
+enum pinhole_log {
+	PINHOLE_LOG_OFF = 0,
+	PINHOLE_LOG_REFUSALS = 1,
+	PINHOLE_LOG_OPENED = 2,	/* refusals and every pinhole opened */
 };
 
 struct pinhole_counters {
@@ -50,6 +62,7 @@ struct pinhole_counters {
 
 struct pinhole_net {
 	struct pinhole_policy policy;
+	struct ratelimit_state log_ratelimit;	/* this namespace's lines */
 	struct pinhole_counters __percpu *counters;
 	struct ctl_table_header *sysctl;
 	struct ctl_table *sysctl_table;
@@ -67,6 +80,19 @@ enum pinhole_verdict {
 	PINHOLE_REFUSE_UNANSWERED,
 };
 
+/*
+ * Test builds (make -C module PINHOLE_TEST_HOOKS=1, used by the e2e
+ * hardening scenario only) can widen the windows between steps that other
+ * CPUs may interleave with, so that a test can aim at them. In every other
+ * build this is nothing at all.
+ */
+#ifdef PINHOLE_TEST_HOOKS
+void pinhole_test_window_wait(const char *where);
+#define pinhole_test_window(where) pinhole_test_window_wait(#where)
+#else
+#define pinhole_test_window(where) do { } while (0)
+#endif
+
 /* More announcing lines than this in one segment is not FTP. */
 #define PINHOLE_OFFERS_PER_SEGMENT	4
 
@@ -83,6 +109,7 @@ struct pinhole_decision {
  */
 struct pinhole_segment {
 	struct sk_buff *skb;
+	bool enforce;			/* the policy's, read once per segment */
 	unsigned int protoff;		/* TCP header */
 	unsigned int dataoff;		/* TCP payload */
 	enum ip_conntrack_info ctinfo;
@@ -128,28 +155,32 @@ int pinhole_sysctl_init(struct net *net, struct pinhole_net *pn);
 void pinhole_sysctl_exit(struct pinhole_net *pn);
 
 /* expect.c */
+void pinhole_expectfn(struct nf_conn *new, struct nf_conntrack_expect *exp);
 struct nf_conntrack_expect *pinhole_expect_prepare(struct nf_conn *ct,
 		enum ip_conntrack_dir dir, const union nf_inet_addr *daddr,
 		u16 port, struct pinhole_net *pn);
-void pinhole_expect_make_room(struct nf_conn *ct,
-			      const struct pinhole_policy *policy,
-			      struct pinhole_net *pn);
+u32 pinhole_expect_preset(struct nf_conntrack_expect *exp,
+			  const struct pinhole_policy *policy);
 void pinhole_expect_inserted(struct nf_conntrack_expect *exp, int ret,
-			     const struct pinhole_policy *policy,
+			     u32 deadline, const struct pinhole_policy *policy,
 			     struct pinhole_net *pn);
 void pinhole_expect_remove(struct nf_conntrack_expect *exp);
+unsigned int pinhole_expect_count(const struct net *net);
 int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
 		 const union nf_inet_addr *daddr, u16 port, bool own,
 		 const struct pinhole_policy *policy, struct pinhole_net *pn);
 
 /* nat.c */
 bool pinhole_nat_active(const struct nf_conn *ct);
-void pinhole_nat_open(struct pinhole_segment *seg,
+void pinhole_nat_expectfn(struct nf_conn *new, struct nf_conntrack_expect *exp);
+bool pinhole_nat_open(struct pinhole_segment *seg,
 		      const struct ftp_offer *offer);
 void pinhole_nat_replay(struct pinhole_segment *seg,
 			const struct ftp_offer *offer);
 
 /* helper.c */
+unsigned int pinhole_policy_timeout(void);
+bool pinhole_helper_is_ours(const struct nf_conntrack_helper *helper);
 int pinhole_helpers_register(const char *name);
 void pinhole_helpers_unregister(void);
 

@@ -4,8 +4,9 @@
  * pinholectl so the two can never disagree on a name.
  *
  * - Counters: /proc/net/pinhole_ftp (per network namespace), one
- *   "name value" line each, in the order below. Names are stable ABI: new
- *   counters are appended, none is renamed or removed.
+ *   "name value" line each, in the order below, then the gauges. Names are
+ *   stable ABI: new counters and gauges are appended, none is renamed or
+ *   removed.
  * - Policy: /proc/sys/net/netfilter/pinhole_ftp/<key>, per namespace.
  * - Per session: the conntrack helper area is exported over ctnetlink as
  *   CTA_HELP_INFO (libnetfilter_conntrack ATTR_HELPER_INFO) holding a
@@ -42,7 +43,16 @@
 	X(dropped,		"segments dropped for a refused line (enforce=1)") \
 	X(nat_unrewritable,	"announcing lines left unchanged on a NATed session") \
 	X(nat_rewritten_again,	"retransmitted announcing lines rewritten as the first time") \
-	X(pinholes_superseded,	"unused pinholes of earlier sessions replaced by a new announcement of the same port")
+	X(pinholes_superseded,	"unused pinholes of earlier sessions replaced by a new announcement of the same port") \
+	X(refused_offers_per_segment, "announcing lines beyond the fourth in one segment")
+
+/*
+ * X(name, description): what is open now, per namespace, after the
+ * counters in the same file. Counted when the file is read.
+ */
+#define PINHOLE_GAUGES(X) \
+	X(sessions_open,	"FTP control sessions with the helper attached") \
+	X(pinholes_open,	"pinholes (expectations) waiting for their data connection")
 
 /* X(key) in the order pinholectl lists them */
 #define PINHOLE_SYSCTLS(X) \
@@ -53,7 +63,8 @@
 	X(passive_ports) \
 	X(max_pinholes) \
 	X(timeout) \
-	X(enforce)
+	X(enforce) \
+	X(log)
 
 #define PINHOLE_CT_INFO_VERSION	1
 #define PINHOLE_CT_ENCRYPTED	0x01	/* AUTH TLS accepted: not parsed */

@@ -13,6 +13,7 @@
 #include "pinhole.h"
 
 static int pinhole_one = 1;
+static int pinhole_log_max = PINHOLE_LOG_OPENED;
 static int pinhole_max_pinholes = PINHOLE_MAX_PINHOLES_LIMIT;
 static int pinhole_max_timeout = PINHOLE_TIMEOUT_LIMIT;
 
@@ -72,6 +73,7 @@ static const struct ctl_table pinhole_sysctl_template[] = {
 	PINHOLE_INT(max_pinholes, &pinhole_one, &pinhole_max_pinholes),
 	PINHOLE_INT(timeout, &pinhole_one, &pinhole_max_timeout),
 	PINHOLE_BOOL(enforce),
+	PINHOLE_INT(log, SYSCTL_ZERO, &pinhole_log_max),
 	{ }
 };
 
@@ -82,6 +84,7 @@ static void pinhole_sysctl_bind(struct ctl_table *table,
 		&policy->active, &policy->passive, &policy->allow_third_party,
 		&policy->active_ports, &policy->passive_ports,
 		&policy->max_pinholes, &policy->timeout, &policy->enforce,
+		&policy->log,
 	};
 	int i;
 

@@ -65,12 +65,22 @@ e2e_scenario() {
 	scripts/guest-run.sh --timeout "$2" -- tests/e2e/run.sh "$1"
 }
 
+# The hardening scenario also needs the test build of the module.
+suite_e2e_hardening() {
+	if ! scripts/build-test-module.sh "$GUEST_KDIR"; then
+		echo "FAIL: e2e/hardening/test-module: scripts/build-test-module.sh failed"
+		return 1
+	fi
+	e2e_scenario t_hardening 1500
+}
+
 suite_pinholectl_e2e() {
 	scripts/guest-run.sh --timeout 600 -- tests/userspace/e2e_pinholectl.sh
 }
 
 SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts
-	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat pinholectl-e2e)
+	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat e2e-hardening
+	pinholectl-e2e)
 declare -A CMD=(
 	[build]=suite_build
 	[unit]="make -s -C tests/unit check"
@@ -85,6 +95,7 @@ declare -A CMD=(
 	[e2e-reuse]="e2e_scenario t_reuse 600"
 	[e2e-policy]="e2e_scenario t_policy 2400"
 	[e2e-nat]="e2e_scenario t_nat 1800"
+	[e2e-hardening]=suite_e2e_hardening
 	[pinholectl-e2e]=suite_pinholectl_e2e
 )
 

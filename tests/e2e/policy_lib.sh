@@ -12,8 +12,8 @@ PH_CTL=$REPO_ROOT/userspace/pinholectl
 PH_HOSTILE=$E2E_DIR/hostile_ftp.py
 PH_STEP=$REPO_ROOT/scripts/ftp-step.py
 PH_KEYS=(active passive allow_third_party active_ports passive_ports
-	max_pinholes timeout enforce)
-PH_DEFAULTS=(1 1 0 1024-65535 1024-65535 1 60 0)
+	max_pinholes timeout enforce log)
+PH_DEFAULTS=(1 1 0 1024-65535 1024-65535 1 60 0 1)
 
 # ------------------------------------------------------------- sysctl
 
@@ -238,7 +238,9 @@ ph_module_is_default() {
 		[ "$(ph_param active_ports)" = 1024-65535 ] &&
 		[ "$(ph_param passive_ports)" = 1024-65535 ] &&
 		[ "$(ph_param max_pinholes)" = 1 ] &&
-		[ "$(ph_param timeout)" = 60 ]
+		[ "$(ph_param timeout)" = 60 ] &&
+		[ "$(ph_param log)" = 1 ] &&
+		[ ! -e "/sys/module/$PH_MOD/parameters/test_window" ]
 }
 
 ph_refcnt_zero() { [ "$(cat "/sys/module/$PH_MOD/refcnt" 2>/dev/null)" = 0 ]; }

@@ -52,7 +52,7 @@ LOGIN=("USER anonymous" "PASS pinhole@example.org")
 
 c=policy/sysctl/defaults
 got=$(ph_policy "$FW")
-want="active=1 passive=1 allow_third_party=0 active_ports=1024-65535 passive_ports=1024-65535 max_pinholes=1 timeout=60 enforce=0"
+want="active=1 passive=1 allow_third_party=0 active_ports=1024-65535 passive_ports=1024-65535 max_pinholes=1 timeout=60 enforce=0 log=1"
 if [ "$got" = "$want" ]; then e2e_pass $c; else e2e_fail $c "got '$got'"; fi
 
 # Invalid writes fail with EINVAL and change nothing.
@@ -81,6 +81,8 @@ ph_invalid max_pinholes 0
 ph_invalid max_pinholes 65
 ph_invalid timeout 0
 ph_invalid timeout 3601
+ph_invalid log 3
+ph_invalid log -1
 ph_invalid active_ports 0-10
 ph_invalid active_ports 2000-1000
 ph_invalid active_ports 1-70000
@@ -103,6 +105,7 @@ ph_valid() { # KEY VALUE [READBACK]
 ph_valid active 0
 ph_valid max_pinholes 64
 ph_valid timeout 3600
+ph_valid log 2
 ph_valid active_ports 2000-3000
 ph_valid passive_ports 5000 5000-5000
 ph_valid active_ports 1-65535
@@ -610,21 +613,21 @@ ph_drop_rulesets
 c=policy/module/params-set-new-netns-defaults
 ph_unload || die "rmmod: $PH_ERR"
 params=(active=0 passive=0 allow_third_party=1 active_ports=3000-4000
-	passive_ports=2000-3000 max_pinholes=5 timeout=7 enforce=1)
+	passive_ports=2000-3000 max_pinholes=5 timeout=7 enforce=1 log=2)
 if ! ph_insmod "${params[@]}"; then
 	e2e_fail $c "insmod ${params[*]}: $PH_ERR"
 else
 	ip netns add phnew
 	got=$(ph_policy phnew)
 	ip netns delete phnew
-	w="active=0 passive=0 allow_third_party=1 active_ports=3000-4000 passive_ports=2000-3000 max_pinholes=5 timeout=7 enforce=1"
+	w="active=0 passive=0 allow_third_party=1 active_ports=3000-4000 passive_ports=2000-3000 max_pinholes=5 timeout=7 enforce=1 log=2"
 	if [ "$got" = "$w" ]; then e2e_pass $c; else e2e_fail $c "new namespace: '$got'"; fi
 	ph_unload || die "rmmod: $PH_ERR"
 fi
 
 for p in max_pinholes=0 max_pinholes=65 timeout=0 timeout=3601 \
 	active_ports=0-10 passive_ports=2000-1000 active_ports=1-70000 \
-	passive_ports=abc; do
+	passive_ports=abc log=3 log=-1; do
 	c=policy/module/invalid-param/$p
 	ph_dmesg_mark
 	if ph_insmod "$p"; then

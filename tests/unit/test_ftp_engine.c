@@ -54,6 +54,7 @@ struct rig {
 	char out[OUT_MAX];	/* offers rendered */
 	char bare[OUT_MAX];	/* the same without texts */
 	int offers;
+	struct ftp_offer last;	/* the latest offer */
 	int notes[FTP_NOTE_COUNT];
 	int bad_offsets;
 };
@@ -90,6 +91,7 @@ static void on_offer(void *ctx, const struct ftp_offer *o)
 	struct rig *r = ctx;
 
 	r->offers++;
+	r->last = *o;
 	render_offer(r->out, o);
 	render_offer(r->bare, o);
 	if (!o->text_in_segment)
@@ -354,7 +356,20 @@ static const struct script scripts[] = {
 	    R("230-Welcome\r\n227 Entering Passive Mode (10,0,0,1,4,1)\r\n"
 	      "229 (|||6446|)\r\n230-still\r\n230\r\n230 done\r\n"),
 	    R("227 (10,0,0,1,4,1)\r\n") },
+	  "227 unanswered; 229 unanswered; 227 unanswered" },
+	{ "multiline_announcements_refused", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"),
+	    R("220-a\r\n227 (10,0,0,1,4,1)\r\n229 (|||6446|)\r\n"
+	      "22 x\r\n2279 x\r\n227x\r\n220 end\r\n"),
+	    R("227 (10,0,0,1,4,1)\r\n") },
+	  "227 unanswered; 229 unanswered; 227 unanswered" },
+	{ "multiline_229_code_shares_digits", FTP_FAMILY_IPV4,
+	  { C("EPSV\r\n"),
+	    R("229-a\r\n227 (10,0,0,1,4,1)\r\n229 (|||6446|)\r\n") },
 	  "227 unanswered" },
+	{ "reply_codes_out_of_range", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("099 x\r\n600 x\r\n227 (10,0,0,1,4,1)\r\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
 	{ "multiline_227_itself", FTP_FAMILY_IPV4,
 	  { C("PASV\r\n"), R("227-Entering Passive Mode (10,0,0,1,4,1)\r\n"
 			     "227 Entering Passive Mode (10,0,0,1,4,1)\r\n"),
@@ -531,7 +546,7 @@ static void test_gap_keeps_multiline(void)
 	reply(&r, "211-status\r\n");
 	r.seq[FTP_DIR_REPLY] += 10;
 	reply(&r, "x\r\n227 (10,0,0,1,4,1)\r\n211 end\r\n227 (10,0,0,1,4,1)\r\n");
-	CHECK_STR(r.out, "227 unanswered");
+	CHECK_STR(r.out, "227 unanswered; 227 unanswered");
 }
 
 static void test_no_syn(void)
@@ -700,12 +715,64 @@ static void test_replay_finds_nothing_else(void)
 	rig_init(&r, FTP_FAMILY_IPV4);
 	replay(&r, FTP_DIR_COMMAND, "NOOP\r\nSTOR PORT 10,0,0,1,4,1\r\n");
 	replay(&r, FTP_DIR_REPLY, "200-x\r\n227 (10,0,0,1,4,1)\r\n");
-	CHECK(r.offers == 0, "offers from other lines: %s", r.out);
+	CHECK(!strstr(r.out, "accepted"), "offers from other lines: %s", r.out);
 	cmd(&r, "AUTH TLS\r\n");
 	reply(&r, "234 go\r\n");
 	replay(&r, FTP_DIR_COMMAND, "PORT 10,0,0,1,4,1\r\n");
 	replay(&r, FTP_DIR_REPLY, "227 (10,0,0,1,4,1)\r\n");
-	CHECK(r.offers == 0, "offers in an encrypted session: %s", r.out);
+	CHECK(!strstr(r.out, "accepted"), "offers in an encrypted session: %s",
+	      r.out);
+}
+
+
+/* A session whose area came zeroed (ctnetlink) learns its family. */
+static void test_zeroed_session_family(void)
+{
+	static struct rig r;
+
+	memset(&r, 0, sizeof(r));
+	r.seq[FTP_DIR_COMMAND] = 7001;
+	ftp_session_set_family(&r.s, FTP_FAMILY_IPV6);
+	cmd(&r, "NOOP\r\n");	/* the first segment resynchronises */
+	cmd(&r, "EPRT |2|2001:db8::1|5000|\r\nPORT 10,0,0,1,4,1\r\n");
+	CHECK_STR(r.bare, "eprt accepted 2001:db8::1 5000; port family");
+	ftp_session_set_encrypted(&r.s);
+	CHECK(ftp_session_encrypted(&r.s), "not opaque");
+}
+
+/* A port 0 refusal still names the address it parsed. */
+static void test_refusal_names_address(void)
+{
+	static struct rig r;
+	const struct ftp_offer *o;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PORT 10,0,0,7,0,0\r\n");
+	o = &r.last;
+	CHECK(o->refusal == FTP_REFUSED_OUT_OF_RANGE, "refusal %d", o->refusal);
+	CHECK(o->addr_known && o->addr[3] == 7, "address not kept");
+	cmd(&r, "PORT 10,0,0,300,0,0\r\n");
+	CHECK(!r.last.addr_known, "a half-parsed line claims its address");
+}
+
+/* After an announcement in a segment that began mid-line, no replay. */
+static void test_replay_unsafe_after_unclean_start(void)
+{
+	static struct rig r;
+	const char *tail = "PORT 10,0,0,1,4,1\r\n";
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	CHECK(ftp_session_at_line_start(&r.s, FTP_DIR_COMMAND), "not at start");
+	cmd(&r, "SITE x ");
+	CHECK(!ftp_session_at_line_start(&r.s, FTP_DIR_COMMAND), "at start");
+	ftp_session_note_announcement(&r.s, FTP_DIR_COMMAND, true);
+	replay(&r, FTP_DIR_COMMAND, tail);
+	CHECK(strstr(r.out, "accepted"), "clean start: nothing replayed");
+	r.out[0] = '\0';
+	ftp_session_note_announcement(&r.s, FTP_DIR_COMMAND, false);
+	replay(&r, FTP_DIR_COMMAND, tail);
+	replay(&r, FTP_DIR_REPLY, "227 (10,0,0,1,4,1)\r\n");
+	CHECK_STR(r.out, "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]");
 }
 
 /* ---- runner ---- */
@@ -741,6 +808,9 @@ static const struct {
 	{ "replay_finds_offers_again", test_replay_finds_offers_again },
 	{ "replay_other_direction_busy", test_replay_while_other_direction_parses },
 	{ "replay_finds_nothing_else", test_replay_finds_nothing_else },
+	{ "zeroed_session_family", test_zeroed_session_family },
+	{ "refusal_names_address", test_refusal_names_address },
+	{ "replay_unsafe_after_unclean_start", test_replay_unsafe_after_unclean_start },
 };
 
 int main(void)
