@@ -1173,7 +1173,7 @@ static bool replay_unsafe(const struct ftp_state *st, enum ftp_dir dir)
  * in text that was not one (a 227 inside a multi-line reply, the tail of a
  * longer line), and rewrite it.
  */
-void ftp_session_replay(struct ftp_session *scratch,
+bool ftp_session_replay(struct ftp_session *scratch,
 			const struct ftp_session *s, enum ftp_dir dir)
 {
 	struct ftp_run r = { .st = state_of(scratch), .dir = dir };
@@ -1184,16 +1184,17 @@ void ftp_session_replay(struct ftp_session *scratch,
 
 	*scratch = *s;
 	if (run_state(&r) == ST_ENCRYPTED)
-		return;
+		return true;
 	if (replay_unsafe(r.st, dir)) {
 		set_state(&r, ST_ENCRYPTED);
-		return;
+		return false;
 	}
 	set_state(&r, ST_LINE_START);
 	set_cont(&r, false);
 	set_state(&other, ST_SKIP);
 	r.st->pending_pasv = dir == FTP_DIR_REPLY;
 	r.st->pending_auth = 0;
+	return true;
 }
 
 bool ftp_session_encrypted(const struct ftp_session *s)

@@ -173,9 +173,9 @@ void ftp_stream_segment(struct ftp_session *s, enum ftp_dir dir, u32 seq,
  * a PASV/EPSV taken as outstanding. Feed @scratch with ftp_stream_feed()
  * from offset 0 and discard it; @s is not touched. An encrypted session
  * stays opaque, and so does a direction ftp_session_note_announcement()
- * marked unsafe.
+ * marked unsafe: for that one it returns false (true otherwise).
  */
-void ftp_session_replay(struct ftp_session *scratch,
+bool ftp_session_replay(struct ftp_session *scratch,
 			const struct ftp_session *s, enum ftp_dir dir);
 
 const char *ftp_offer_kind_name(enum ftp_offer_kind kind);

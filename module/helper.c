@@ -147,7 +147,10 @@ static void pinhole_replay(struct pinhole_segment *seg,
 	struct ftp_session scratch;
 
 	lockdep_assert_held(&seg->ct->lock);
-	ftp_session_replay(&scratch, session, seg->stream);
+	if (!ftp_session_replay(&scratch, session, seg->stream)) {
+		seg->replay_refused = true;
+		return;
+	}
 	pinhole_feed_skb(seg, &scratch, &pinhole_replay_ops, 0, to);
 }
 
@@ -388,6 +391,8 @@ static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 	pinhole_parse(&seg, th, skb->len - dataoff);
 	drop = seg.refused && seg.enforce;
 	pinhole_act(&seg, drop);
+	if (seg.replay_refused && pinhole_nat_rewritten_at(&seg))
+		pinhole_count(seg.pn, PINHOLE_CNT_nat_unrewritable);
 	if (drop) {
 		pinhole_count(seg.pn, PINHOLE_CNT_dropped);
 		return NF_DROP;

@@ -88,29 +88,48 @@ static int pinhole_nat_format(const struct pinhole_segment *seg,
 }
 
 /*
+ * Did seqadj record a length change at this segment's first byte, i.e. is
+ * this (a retransmission of) the segment NAT rewrote last? Takes ct->lock.
+ */
+static bool pinhole_nat_change_at(const struct pinhole_segment *seg,
+				  s32 *delta)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(seg->ct);
+	const struct tcphdr *th;
+	struct nf_ct_seqadj *way;
+	struct tcphdr _th;
+	bool at;
+
+	th = skb_header_pointer(seg->skb, seg->protoff, sizeof(_th), &_th);
+	if (!seqadj || !th)
+		return false;
+	spin_lock_bh(&seg->ct->lock);
+	way = &seqadj->seq[seg->dir];
+	at = way->correction_pos == ntohl(th->seq);
+	*delta = way->offset_after - way->offset_before;
+	spin_unlock_bh(&seg->ct->lock);
+	return at;
+}
+
+bool pinhole_nat_rewritten_at(const struct pinhole_segment *seg)
+{
+	s32 delta;
+
+	return pinhole_nat_change_at(seg, &delta) && delta;
+}
+
+/*
  * A length change is only repeated where seqadj recorded that very change
  * at this segment's first byte; elsewhere the rewrite would shift the
  * stream a second time.
  */
 static bool pinhole_nat_seqadj_at(const struct pinhole_segment *seg, s32 delta)
 {
-	struct nf_conn_seqadj *seqadj = nfct_seqadj(seg->ct);
-	const struct tcphdr *th;
-	struct nf_ct_seqadj *way;
-	struct tcphdr _th;
-	bool same;
+	s32 recorded;
 
 	if (!delta)
 		return true;
-	th = skb_header_pointer(seg->skb, seg->protoff, sizeof(_th), &_th);
-	if (!seqadj || !th)
-		return false;
-	spin_lock_bh(&seg->ct->lock);
-	way = &seqadj->seq[seg->dir];
-	same = way->correction_pos == ntohl(th->seq) &&
-	       way->offset_after - way->offset_before == delta;
-	spin_unlock_bh(&seg->ct->lock);
-	return same;
+	return pinhole_nat_change_at(seg, &recorded) && recorded == delta;
 }
 
 /*

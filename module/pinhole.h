@@ -118,6 +118,7 @@ struct pinhole_segment {
 	enum ftp_dir stream;		/* the same, as the engine names it */
 	struct pinhole_net *pn;
 	bool rewritten;			/* NAT changed this segment's length */
+	bool replay_refused;		/* retransmission not parsed again */
 	unsigned int count;
 	unsigned int refused;
 	struct pinhole_decision decisions[PINHOLE_OFFERS_PER_SEGMENT];
@@ -177,6 +178,7 @@ bool pinhole_nat_open(struct pinhole_segment *seg,
 		      const struct ftp_offer *offer);
 void pinhole_nat_replay(struct pinhole_segment *seg,
 			const struct ftp_offer *offer);
+bool pinhole_nat_rewritten_at(const struct pinhole_segment *seg);
 
 /* helper.c */
 unsigned int pinhole_policy_timeout(void);

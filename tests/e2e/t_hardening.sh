@@ -302,14 +302,17 @@ hd_build_inject() {
 }
 
 # The master of a held IPv6 session is deleted and created again over
-# ctnetlink with HELPER (or none); then EPRT and a download.
+# ctnetlink with HELPER (or none); then NOOP (the parser, starting empty,
+# resynchronises at the line after the first segment it sees), EPRT and a
+# download.
 # hd_ctnetlink CASE HELPER
 hd_ctnetlink() {
 	local c=$1 helper=$2 lp rc=0
 	hd_peer "$NS_CL" "$c" client "$SV6" 21 'recv:^220 ' \
 		'send:USER anonymous\r\n' 'recv:^230 ' 'send:TYPE I\r\n' \
 		'recv:^200 ' local "touch:$(hd_f "$c" ready)" \
-		"wait:$(hd_f "$c" go)" "get:eprt:$FTP_FILE"
+		"wait:$(hd_f "$c" go)" 'send:NOOP\r\n' 'recv:^200 ' \
+		"get:eprt:$FTP_FILE"
 	hd_ready "$c" "$(hd_f "$c" ready)" || { e2e_fail "$c" "no login: $(hd_log "$c")"; return; }
 	lp=$(hd_local_port "$c")
 	in_ns "$NS_FW" conntrack -D -f ipv6 -p tcp --sport "$lp" --dport 21 >/dev/null 2>&1

@@ -759,6 +759,7 @@ static void test_refusal_names_address(void)
 static void test_replay_unsafe_after_unclean_start(void)
 {
 	static struct rig r;
+	struct ftp_session scratch;
 	const char *tail = "PORT 10,0,0,1,4,1\r\n";
 
 	rig_init(&r, FTP_FAMILY_IPV4);
@@ -770,6 +771,10 @@ static void test_replay_unsafe_after_unclean_start(void)
 	CHECK(strstr(r.out, "accepted"), "clean start: nothing replayed");
 	r.out[0] = '\0';
 	ftp_session_note_announcement(&r.s, FTP_DIR_COMMAND, false);
+	CHECK(!ftp_session_replay(&scratch, &r.s, FTP_DIR_COMMAND),
+	      "an unsafe direction reported as replayable");
+	CHECK(ftp_session_replay(&scratch, &r.s, FTP_DIR_REPLY),
+	      "the other direction reported as unsafe");
 	replay(&r, FTP_DIR_COMMAND, tail);
 	replay(&r, FTP_DIR_REPLY, "227 (10,0,0,1,4,1)\r\n");
 	CHECK_STR(r.out, "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]");
