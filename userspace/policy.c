@@ -254,13 +254,11 @@ int policy_write(const struct policy_key *key, const char *value,
 }
 
 /* Integers as JSON numbers, port ranges as "LO-HI" strings. */
-void policy_print_value(struct json_writer *w, const struct policy_key *key,
-			const char *value)
+json_t *policy_value_json(const struct policy_key *key, const char *value)
 {
 	long v;
 
 	if (key->kind != POLICY_PORT_RANGE && parse_int_value(value, &v) == 0)
-		jw_uint(w, key->name, (unsigned long long)v);
-	else
-		jw_string(w, key->name, value);
+		return json_integer(v);
+	return json_string(value);
 }
