@@ -274,12 +274,16 @@ static void judge_attachment(struct nft_scan *scan, const struct nft_chain *c,
 	struct ruleset_facts *f = scan->facts;
 
 	if (c->base && c->prio < PRIO_CONNTRACK) {
+		if (f->helper_before_conntrack)
+			return;		/* name the first such chain */
 		f->helper_before_conntrack = true;
 		f->raw_prio = (int)c->prio;
 		chain_label(f->raw_chain, sizeof(f->raw_chain), c);
 		return;
 	}
 	if (sport21 && !dport21) {
+		if (f->helper_on_sport21)
+			return;
 		f->helper_on_sport21 = true;
 		chain_label(f->sport_chain, sizeof(f->sport_chain), c);
 		return;
@@ -767,9 +771,10 @@ static void ruleset_findings(const struct doctor_input *in,
 		    "the nftables ruleset is not valid JSON: %s",
 		    facts.nft_error);
 	if (!facts.readable) {
-		add(r, "ruleset_unreadable", SEV_ERROR,
-		    "run pinholectl doctor as root, with nftables (libnftables) or iptables-save installed",
-		    "could not read the firewall ruleset (nftables and iptables-save both failed)");
+		if (!facts.nft_error[0])
+			add(r, "ruleset_unreadable", SEV_ERROR,
+			    "run pinholectl doctor as root, with nftables (libnftables) or iptables-save installed",
+			    "could not read the firewall ruleset (nftables and iptables-save both failed)");
 		return;
 	}
 	/* Without the module no rule can attach it: that one cause is enough. */
