@@ -267,6 +267,27 @@ static void chain_label(char *buf, size_t len, const struct nft_chain *c)
 		 c->table ? c->table : "?", c->name ? c->name : "?");
 }
 
+/* The single dport a rule matches ("tcp dport 2121"), into helper_ports. */
+static void note_helper_port(struct ruleset_facts *f, const json_t *expr)
+{
+	const json_t *stmt, *match, *payload, *right;
+	size_t i;
+
+	json_array_foreach(expr, i, stmt) {
+		match = json_object_get(stmt, "match");
+		payload = json_object_get(json_object_get(match, "left"),
+					  "payload");
+		right = json_object_get(match, "right");
+		if (!str_is(jstr(payload, "field"), "dport") || negated(match) ||
+		    !json_is_integer(right) ||
+		    f->nhelper_ports == sizeof(f->helper_ports) /
+					sizeof(f->helper_ports[0]))
+			continue;
+		f->helper_ports[f->nhelper_ports++] =
+			(unsigned int)json_integer_value(right);
+	}
+}
+
 /* Our helper is set by this rule: does it take effect? */
 static void judge_attachment(struct nft_scan *scan, const struct nft_chain *c,
 			     bool dport21, bool sport21)
@@ -332,8 +353,10 @@ static void scan_rule(struct nft_scan *scan, const json_t *rule)
 			f->hook_drops[hook] = true;
 		}
 	}
-	if (scan->sets_ours)
+	if (scan->sets_ours) {
 		judge_attachment(scan, &c, dport21, sport21);
+		note_helper_port(f, expr);
+	}
 	if (scan->sets_stock)
 		f->stock_helper_attached = true;
 	if (related) {
@@ -722,15 +745,28 @@ static void attach_findings(const struct doctor_input *in,
 		    in->helper);
 }
 
+static bool is_ftp_port(const struct ruleset_facts *facts, unsigned int port)
+{
+	size_t i;
+
+	if (port == 21)
+		return true;
+	for (i = 0; i < facts->nhelper_ports; i++)
+		if (facts->helper_ports[i] == port)
+			return true;
+	return false;
+}
+
 /* An FTP server on this host: port 21, or a port the helper is set on. */
 static bool local_ftp_server(const struct doctor_input *in,
+			     const struct ruleset_facts *facts,
 			     unsigned int *port)
 {
 	size_t i;
 
-	for (i = 0; i < in->nftp_listen; i++) {
-		if (in->ftp_listen[i] == 21) {
-			*port = 21;
+	for (i = 0; i < in->nlisten; i++) {
+		if (is_ftp_port(facts, in->listen[i])) {
+			*port = in->listen[i];
 			return true;
 		}
 	}
@@ -750,7 +786,7 @@ static void related_findings(const struct doctor_input *in,
 		return;
 	}
 	/* Related accepted in a chain we cannot place may be jumped to. */
-	if (local_ftp_server(in, &port) && facts->hook_drops[HOOK_INPUT] &&
+	if (local_ftp_server(in, facts, &port) && facts->hook_drops[HOOK_INPUT] &&
 	    !facts->hook_related[HOOK_INPUT] &&
 	    !facts->hook_related[HOOK_OTHER])
 		add(r, "related_not_accepted_input", SEV_ERROR,

@@ -236,8 +236,8 @@ struct doctor_data {
 	struct doctor_input in;
 	struct module_install install;
 	struct stats before, after;
-	char active[16], passive[16], max_pinholes[16];
-	unsigned int listen[4];
+	char active[16], passive[16];
+	unsigned int listen[256];
 };
 
 /* Two readings of the counters, since seconds apart. */
@@ -259,7 +259,6 @@ static void doctor_gather(struct doctor_data *d, unsigned int since)
 {
 	static const char *const ipt[] = { "iptables-save", NULL };
 	static const char *const ip6t[] = { "ip6tables-save", NULL };
-	static const unsigned int ftp_port[] = { 21 };
 	struct doctor_input *in = &d->in;
 
 	in->module_loaded = module_loaded();
@@ -277,12 +276,9 @@ static void doctor_gather(struct doctor_data *d, unsigned int since)
 		    &in->policy_active);
 	read_policy("passive", d->passive, sizeof(d->passive),
 		    &in->policy_passive);
-	read_policy("max_pinholes", d->max_pinholes, sizeof(d->max_pinholes),
-		    &in->policy_max_pinholes);
-	in->nftp_listen = listening_ports(ftp_port, 1, d->listen,
-					  sizeof(d->listen) /
-					  sizeof(d->listen[0]));
-	in->ftp_listen = d->listen;
+	in->nlisten = listening_ports(NULL, 0, d->listen,
+				      sizeof(d->listen) / sizeof(d->listen[0]));
+	in->listen = d->listen;
 	if (in->module_loaded)
 		read_window(d, since);
 }

@@ -356,14 +356,14 @@ static void scan_listen(const char *rel, const unsigned int *want,
 		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x",
 			   &port, &state) != 2 || state != 0x0a)
 			continue;
-		for (i = 0; i < nwant; i++) {
-			if (want[i] != port)
-				continue;
-			for (j = 0; j < *n && found[j] != port; j++)
-				;
-			if (j == *n && *n < max)
-				found[(*n)++] = port;
-		}
+		for (i = 0; i < nwant && want[i] != port; i++)
+			;
+		if (nwant && i == nwant)
+			continue;
+		for (j = 0; j < *n && found[j] != port; j++)
+			;
+		if (j == *n && *n < max)
+			found[(*n)++] = port;
 	}
 	free(text);
 }

@@ -222,6 +222,9 @@ struct ruleset_facts {
 	bool helper_ipv4_only;		/* inet table, l3proto ip */
 	char ipv4_only_object[2 * NAME_MAX_LEN];
 	char nft_error[256];		/* the nftables JSON did not parse */
+	/* the tcp dports our helper is set on (FTP servers on other ports) */
+	unsigned int helper_ports[8];
+	size_t nhelper_ports;
 };
 
 /* Facts from `nft -j list ruleset` JSON (parsed with jansson). */
@@ -249,10 +252,9 @@ struct doctor_input {
 	unsigned int since;		/* the window, seconds */
 	const char *policy_active;	/* NULL: unreadable */
 	const char *policy_passive;
-	const char *policy_max_pinholes;
-	/* TCP ports an FTP server listens on in this namespace */
-	const unsigned int *ftp_listen;
-	size_t nftp_listen;
+	/* the TCP ports something listens on in this namespace */
+	const unsigned int *listen;
+	size_t nlisten;
 };
 
 enum severity { SEV_ERROR, SEV_WARNING, SEV_INFO };
@@ -282,7 +284,10 @@ void doctor_print_text(FILE *out, const struct doctor_report *report);
 int doctor_print_json(FILE *out, const struct doctor_report *report,
 		      unsigned int since);
 
-/* Listening TCP ports among want[] in /proc/net/tcp{,6}; count found. */
+/*
+ * Listening TCP ports in /proc/net/tcp{,6}, those among want[] (all when
+ * nwant is 0), at most max of them; returns how many.
+ */
 size_t listening_ports(const unsigned int *want, size_t nwant,
 		       unsigned int *found, size_t max);
 /* Looks up where the module is installed for the running kernel. */

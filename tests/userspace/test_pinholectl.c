@@ -601,14 +601,31 @@ static void test_doctor_rulesets(struct doctor_input *in)
 		free(w);
 		w = x;
 		in->nft_json = w;
-		in->ftp_listen = port21;
-		in->nftp_listen = 1;
+		in->listen = port21;
+		in->nlisten = 1;
 		doctor_analyse(in, &r);
 		EXPECT(finding_severity(&r, "related_not_accepted_input") ==
 		       SEV_ERROR, "not reported (%zu)", r.count);
-		in->nftp_listen = 0;
+		in->nlisten = 0;
 		doctor_analyse(in, &r);
 		EXPECT(r.count == 0, "reported without a server");
+		{
+			static const unsigned int port2121[] = { 22, 2121 };
+			char *y = replaced(w, "\"right\": 21}", "\"right\": 2121}");
+
+			in->nft_json = y;
+			in->listen = port2121;
+			in->nlisten = 2;
+			doctor_analyse(in, &r);
+			EXPECT(finding_index(&r, "related_not_accepted_input") < r.count &&
+			       strstr(r.finding[finding_index(&r, "related_not_accepted_input")].problem,
+				      "port 2121"), "helper's port 2121 (%zu)", r.count);
+			in->nlisten = 1;
+			doctor_analyse(in, &r);
+			EXPECT(r.count == 0, "port 22 taken for FTP");
+			in->nlisten = 0;
+			free(y);
+		}
 		free(w);
 	}
 	free(v);
