@@ -142,9 +142,11 @@ static int cmd_get(const struct options *opts)
 		return EXIT_USAGE;
 	if (require_module())
 		return EXIT_FAIL;
+	/* All keys: those an older module lacks are left out. */
 	if (opts->nargs == 0)
-		for (i = 0; i < policy_key_count; i++)
-			keys[n++] = &policy_keys[i];
+		for (i = 0; i < policy_key_count && n < 64; i++)
+			if (policy_present(policy_key_at(i)))
+				keys[n++] = policy_key_at(i);
 	for (i = 0; i < (size_t)opts->nargs && n < 64; i++)
 		keys[n++] = policy_key_find(opts->args[i]);
 	for (i = 0; i < n; i++)

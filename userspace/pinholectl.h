@@ -85,7 +85,7 @@ void jset(json_t *obj, const char *key, json_t *value);
 
 /* ---- policy.c: the sysctl knobs -------------------------------------- */
 
-enum policy_kind { POLICY_BOOL, POLICY_PORT_RANGE, POLICY_INT };
+enum policy_kind { POLICY_BOOL, POLICY_PORT_RANGE, POLICY_INT, POLICY_GENERIC };
 
 struct policy_key {
 	const char *name;
@@ -94,8 +94,11 @@ struct policy_key {
 	const char *meaning;
 };
 
-extern const struct policy_key policy_keys[];
+/* The keys of pinhole_abi.h, in its order: 0 <= i < policy_key_count. */
 extern const size_t policy_key_count;
+const struct policy_key *policy_key_at(size_t i);
+/* The key's sysctl file exists (an older module lacks newer keys). */
+bool policy_present(const struct policy_key *key);
 
 const struct policy_key *policy_key_find(const char *name);
 /* Like policy_key_find(), with a message naming the valid keys. */

@@ -181,7 +181,9 @@ RC=0; OUT=$("$PCTL" -jn "$NS_SV" show 2>&1) || RC=$?
 check show/empty-json pyjson 'd["sessions"] == []'
 
 pctl get
-check get/all eval 'status_is 0 && [ "$(echo "$OUT" | wc -l)" -eq 8 ] && has "timeout="'
+# every key of pinhole_abi.h's PINHOLE_SYSCTLS
+NKEYS=$(grep -cE '^[[:space:]]*X\([a-z_]+\)[[:space:]\\]*$' "$REPO_ROOT/module/pinhole_abi.h")
+check get/all eval 'status_is 0 && [ "$(echo "$OUT" | wc -l)" -eq "$NKEYS" ] && has "timeout="'
 pctl get timeout
 orig_timeout=${OUT#timeout=}
 pctl set timeout=123 max_pinholes=4
