@@ -162,9 +162,10 @@ ns_pid=$!
 pctl get max_pinholes
 orig_max=${OUT#max_pinholes=}
 pctl set max_pinholes=5
-for spec in "$NS_FW" "/run/netns/$NS_FW" "/proc/$ns_pid/ns/net" "pid:$ns_pid"; do
-	RC=0; OUT=$("$PCTL" -n "$spec" get max_pinholes 2>&1) || RC=$?
-	check "netns/${spec//\//_}" eval 'status_is 0 && [ "$OUT" = "max_pinholes=5" ]'
+for form in name:"$NS_FW" run-netns-path:"/run/netns/$NS_FW" \
+	    proc-path:"/proc/$ns_pid/ns/net" pid:"pid:$ns_pid"; do
+	RC=0; OUT=$("$PCTL" -n "${form#*:}" get max_pinholes 2>&1) || RC=$?
+	check "netns/${form%%:*}" eval 'status_is 0 && [ "$OUT" = "max_pinholes=5" ]'
 done
 # the negative control: sv's namespace has its own value
 RC=0; OUT=$("$PCTL" -n "$NS_SV" get max_pinholes 2>&1) || RC=$?
