@@ -12,6 +12,9 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 DESTDIR ?=
+# One version for the tool (and the module): the top-level VERSION file.
+PINHOLE_VERSION ?= $(shell cat $(CURDIR)/VERSION)
+export PINHOLE_VERSION
 
 # The kernel the QEMU guest boots; only needed by demo and check.
 GUEST_KVER = $(shell scripts/kver.sh)

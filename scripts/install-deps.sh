@@ -10,12 +10,13 @@ PKGS=(
 	# build
 	build-essential make gcc sparse kmod cpio pkg-config
 	linux-image-amd64 linux-headers-amd64
-	libnetfilter-conntrack-dev libmnl-dev
+	libnetfilter-conntrack-dev libmnl-dev libnftables-dev libjansson-dev
 	# guest
 	qemu-system-x86 busybox-static
 	# end-to-end tests (run inside the guest from the host's /)
 	nftables iptables conntrack iproute2 procps psmisc
 	vsftpd python3 python3-pyftpdlib lftp curl socat tcpdump
+	python3-prometheus-client
 	# KUnit kernel (UML) built from Debian's source
 	linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils python3
 	# fuzzing

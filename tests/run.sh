@@ -75,7 +75,7 @@ suite_e2e_hardening() {
 }
 
 suite_pinholectl_e2e() {
-	scripts/guest-run.sh --timeout 600 -- tests/userspace/e2e_pinholectl.sh
+	scripts/guest-run.sh --timeout 900 -- tests/userspace/e2e_pinholectl.sh
 }
 
 SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts

@@ -203,6 +203,10 @@ void show_print_text(FILE *out, const struct ph_snapshot *snap)
 {
 	size_t i;
 
+	if (snap->sessions == 0) {
+		fprintf(out, "no FTP sessions\n");
+		return;
+	}
 	for (i = 0; i < snap->sessions; i++) {
 		if (i)
 			fputc('\n', out);
@@ -215,6 +219,10 @@ void list_print_text(FILE *out, const struct ph_snapshot *snap)
 	char hole[256], master[256];
 	size_t i;
 
+	if (snap->pinholes == 0) {
+		fprintf(out, "no pinholes open\n");
+		return;
+	}
 	for (i = 0; i < snap->pinholes; i++) {
 		pinhole_text(hole, sizeof(hole), &snap->pinhole[i]);
 		tuple_text(master, sizeof(master), &snap->pinhole[i].master);
@@ -225,138 +233,197 @@ void list_print_text(FILE *out, const struct ph_snapshot *snap)
 
 /* ---- JSON ---- */
 
-static void endpoint_json(struct json_writer *w, const char *key,
-			  uint8_t family, const union ph_addr *addr,
-			  uint16_t port, bool with_port)
+void jset(json_t *obj, const char *key, json_t *value)
+{
+	if (value)
+		json_object_set_new(obj, key, value);
+}
+
+json_t *doc_new(void)
+{
+	json_t *doc = json_object(), *meta = json_object();
+
+	if (!doc || !meta) {
+		json_decref(doc);
+		json_decref(meta);
+		return NULL;
+	}
+	jset(meta, "version", json_string(PINHOLECTL_VERSION));
+	jset(meta, "json_schema_version",
+	     json_integer(PINHOLECTL_JSON_SCHEMA_VERSION));
+	json_object_set_new(doc, "metainfo", meta);
+	return doc;
+}
+
+int doc_print(FILE *out, json_t *doc)
+{
+	int ret;
+
+	if (!doc)
+		return -1;
+	/* One line, "key": value with spaces, members in insertion order. */
+	ret = json_dumpf(doc, out, JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	fputc('\n', out);
+	return ret;
+}
+
+static json_t *endpoint_json(uint8_t family, const union ph_addr *addr,
+			     uint16_t port, bool with_port)
 {
 	char a[INET6_ADDRSTRLEN];
+	json_t *o = json_object();
 
+	if (!o)
+		return NULL;
 	addr_format(a, sizeof(a), family, addr);
-	jw_object_begin(w, key);
-	jw_string(w, "address", a);
+	jset(o, "address", json_string(a));
 	if (with_port)
-		jw_uint(w, "port", port);
-	jw_object_end(w);
+		jset(o, "port", json_integer(port));
+	return o;
 }
 
-static void session_endpoints_json(struct json_writer *w,
-				   const struct ph_tuple *orig)
+static void session_endpoints_json(json_t *o, const struct ph_tuple *orig)
 {
-	endpoint_json(w, "client", orig->family, &orig->src, orig->sport,
-		      true);
-	endpoint_json(w, "server", orig->family, &orig->dst, orig->dport,
-		      true);
+	jset(o, "client", endpoint_json(orig->family, &orig->src, orig->sport,
+					true));
+	jset(o, "server", endpoint_json(orig->family, &orig->dst, orig->dport,
+					true));
 }
 
-static void pinhole_json(struct json_writer *w, const char *key,
-			 const struct ph_pinhole *p, bool with_session)
+static json_t *session_ref_json(const struct ph_tuple *master)
+{
+	json_t *o = json_object();
+
+	if (o)
+		session_endpoints_json(o, master);
+	return o;
+}
+
+static json_t *pinhole_json(const struct ph_pinhole *p, bool with_session)
 {
 	const struct ph_tuple *e = &p->expected;
+	json_t *o = json_object(), *src = json_object();
 	char a[INET6_ADDRSTRLEN];
 
-	jw_object_begin(w, key);
-	jw_string(w, "family", family_name(e->family));
-	jw_object_begin(w, "source");
+	if (!o || !src) {
+		json_decref(o);
+		json_decref(src);
+		return NULL;
+	}
+	jset(o, "family", json_string(family_name(e->family)));
 	if (p->any_source) {
-		jw_null(w, "address");
+		json_object_set_new(src, "address", json_null());
 	} else {
 		addr_format(a, sizeof(a), e->family, &e->src);
-		jw_string(w, "address", a);
+		jset(src, "address", json_string(a));
 	}
-	jw_object_end(w);
-	endpoint_json(w, "destination", e->family, &e->dst, e->dport, true);
-	jw_string(w, "mode", mode_name(pinhole_mode(p)));
-	jw_uint(w, "timeout", p->timeout);
-	jw_string(w, "helper", p->helper);
-	if (with_session) {
-		jw_object_begin(w, "session");
-		session_endpoints_json(w, &p->master);
-		jw_object_end(w);
-	}
-	jw_object_end(w);
+	json_object_set_new(o, "source", src);
+	jset(o, "destination", endpoint_json(e->family, &e->dst, e->dport,
+					     true));
+	jset(o, "mode", json_string(mode_name(pinhole_mode(p))));
+	jset(o, "timeout", json_integer(p->timeout));
+	jset(o, "helper", json_string(p->helper));
+	if (with_session)
+		jset(o, "session", session_ref_json(&p->master));
+	return o;
 }
 
-static void data_json(struct json_writer *w, const char *key,
-		      const struct ph_data *d, bool with_session)
+static json_t *data_json(const struct ph_data *d, bool with_session)
 {
 	const struct ph_tuple *t = &d->orig;
+	json_t *o = json_object();
 
-	jw_object_begin(w, key);
-	jw_string(w, "family", family_name(t->family));
-	endpoint_json(w, "source", t->family, &t->src, t->sport, true);
-	endpoint_json(w, "destination", t->family, &t->dst, t->dport, true);
-	jw_string(w, "mode", mode_name(data_mode(d)));
-	jw_uint(w, "timeout", d->timeout);
-	if (with_session) {
-		jw_object_begin(w, "session");
-		session_endpoints_json(w, &d->master);
-		jw_object_end(w);
-	}
-	jw_object_end(w);
+	if (!o)
+		return NULL;
+	jset(o, "family", json_string(family_name(t->family)));
+	jset(o, "source", endpoint_json(t->family, &t->src, t->sport, true));
+	jset(o, "destination", endpoint_json(t->family, &t->dst, t->dport,
+					     true));
+	jset(o, "mode", json_string(mode_name(data_mode(d))));
+	jset(o, "timeout", json_integer(d->timeout));
+	if (with_session)
+		jset(o, "session", session_ref_json(&d->master));
+	return o;
 }
 
-static void session_fields_json(struct json_writer *w,
-				const struct ph_session *s)
+static json_t *session_fields_json(const struct ph_session *s)
 {
-	jw_string(w, "family", family_name(s->orig.family));
-	session_endpoints_json(w, &s->orig);
-	jw_string(w, "helper", s->helper);
-	if (s->encrypted < 0)
-		jw_null(w, "encrypted");
-	else
-		jw_bool(w, "encrypted", s->encrypted);
-	jw_uint(w, "timeout", s->timeout);
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	jset(o, "family", json_string(family_name(s->orig.family)));
+	session_endpoints_json(o, &s->orig);
+	jset(o, "helper", json_string(s->helper));
+	jset(o, "encrypted", s->encrypted < 0 ? json_null() :
+			     json_boolean(s->encrypted));
+	jset(o, "timeout", json_integer(s->timeout));
+	return o;
 }
 
-static void session_json(struct json_writer *w,
-			 const struct ph_snapshot *snap,
-			 const struct ph_session *s)
+static json_t *session_json(const struct ph_snapshot *snap,
+			    const struct ph_session *s)
 {
+	json_t *o = session_fields_json(s), *holes, *data;
 	size_t i;
 
-	jw_object_begin(w, NULL);
-	jw_object_begin(w, "session");
-	session_fields_json(w, s);
-	jw_string(w, "mode", session_mode(snap, s));
-	jw_array_begin(w, "pinholes");
+	holes = json_array();
+	data = json_array();
+	if (!o || !holes || !data)
+		goto err;
+	jset(o, "mode", json_string(session_mode(snap, s)));
 	for (i = 0; i < snap->pinholes; i++)
 		if (tuple_equal(&snap->pinhole[i].master, &s->orig))
-			pinhole_json(w, NULL, &snap->pinhole[i], false);
-	jw_array_end(w);
-	jw_array_begin(w, "data");
+			json_array_append_new(holes,
+					      pinhole_json(&snap->pinhole[i],
+							   false));
 	for (i = 0; i < snap->datas; i++)
 		if (tuple_equal(&snap->data[i].master, &s->orig))
-			data_json(w, NULL, &snap->data[i], false);
-	jw_array_end(w);
-	jw_object_end(w);
-	jw_object_end(w);
+			json_array_append_new(data,
+					      data_json(&snap->data[i], false));
+	json_object_set_new(o, "pinholes", holes);
+	json_object_set_new(o, "data", data);
+	return o;
+err:
+	json_decref(o);
+	json_decref(holes);
+	json_decref(data);
+	return NULL;
 }
 
-void show_print_json(FILE *out, const struct ph_snapshot *snap)
+int show_print_json(FILE *out, const struct ph_snapshot *snap)
 {
-	struct json_writer w;
+	json_t *doc = doc_new(), *list = json_array();
 	size_t i;
 
-	jw_init(&w, out);
-	jw_document_begin(&w, true);
-	for (i = 0; i < snap->sessions; i++)
-		session_json(&w, snap, &snap->session[i]);
-	jw_document_end(&w);
-}
-
-void list_print_json(FILE *out, const struct ph_snapshot *snap)
-{
-	struct json_writer w;
-	size_t i;
-
-	jw_init(&w, out);
-	jw_document_begin(&w, true);
-	for (i = 0; i < snap->pinholes; i++) {
-		jw_object_begin(&w, NULL);
-		pinhole_json(&w, "pinhole", &snap->pinhole[i], true);
-		jw_object_end(&w);
+	if (!doc || !list) {
+		json_decref(doc);
+		json_decref(list);
+		return -1;
 	}
-	jw_document_end(&w);
+	for (i = 0; i < snap->sessions; i++)
+		json_array_append_new(list,
+				      session_json(snap, &snap->session[i]));
+	json_object_set_new(doc, "sessions", list);
+	return doc_print(out, doc);
+}
+
+int list_print_json(FILE *out, const struct ph_snapshot *snap)
+{
+	json_t *doc = doc_new(), *list = json_array();
+	size_t i;
+
+	if (!doc || !list) {
+		json_decref(doc);
+		json_decref(list);
+		return -1;
+	}
+	for (i = 0; i < snap->pinholes; i++)
+		json_array_append_new(list,
+				      pinhole_json(&snap->pinhole[i], true));
+	json_object_set_new(doc, "pinholes", list);
+	return doc_print(out, doc);
 }
 
 /* ---- events ---- */
@@ -401,34 +468,33 @@ void event_print_text(FILE *out, const struct ph_event *ev)
 	fflush(out);
 }
 
+/* {"event": {...}}, one line each, as nft monitor's JSON. */
 void event_print_json(FILE *out, const struct ph_event *ev)
 {
-	struct json_writer w;
+	json_t *doc = json_object(), *e = json_object();
 	char when[80];
 
+	if (!doc || !e) {
+		json_decref(doc);
+		json_decref(e);
+		return;
+	}
 	time_format(when, sizeof(when), ev->when);
-	jw_init(&w, out);
-	jw_document_begin(&w, false);
-	jw_object_begin(&w, NULL);
-	jw_object_begin(&w, "event");
-	jw_string(&w, "time", when);
-	jw_string(&w, "type", event_name(ev->type));
+	jset(e, "time", json_string(when));
+	jset(e, "type", json_string(event_name(ev->type)));
 	switch (ev->type) {
 	case EVENT_SESSION_START:
 	case EVENT_SESSION_END:
-		jw_object_begin(&w, "session");
-		session_fields_json(&w, ev->session);
-		jw_object_end(&w);
+		jset(e, "session", session_fields_json(ev->session));
 		break;
 	case EVENT_USED:
-		data_json(&w, "data", ev->data, true);
+		jset(e, "data", data_json(ev->data, true));
 		break;
 	default:
-		pinhole_json(&w, "pinhole", ev->pinhole, true);
+		jset(e, "pinhole", pinhole_json(ev->pinhole, true));
 		break;
 	}
-	jw_object_end(&w);
-	jw_object_end(&w);
-	jw_document_end(&w);
+	json_object_set_new(doc, "event", e);
+	doc_print(out, doc);
 	fflush(out);
 }

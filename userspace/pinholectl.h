@@ -17,10 +17,16 @@
 #include <time.h>
 #include <netinet/in.h>
 
+#include <jansson.h>
+
 #include "../module/pinhole_abi.h"
 
-#define PINHOLECTL_VERSION		"0.1.0"
-#define PINHOLECTL_JSON_SCHEMA_VERSION	1
+#ifndef PINHOLE_VERSION
+#define PINHOLE_VERSION			"unknown"
+#endif
+#define PINHOLECTL_VERSION		PINHOLE_VERSION
+/* 2: named objects ({"counters": {...}}) instead of v1's positional list */
+#define PINHOLECTL_JSON_SCHEMA_VERSION	2
 
 /* Exit status, as conntrack(8). */
 #define EXIT_OK		0
@@ -33,9 +39,8 @@
 
 enum command {
 	CMD_NONE,
-	CMD_SHOW,
-	CMD_LIST,
-	CMD_WATCH,
+	CMD_SHOW,		/* "show" and "list": synonyms, as in ip and nft */
+	CMD_MONITOR,		/* "monitor", alias "watch" */
 	CMD_STATS,
 	CMD_GET,
 	CMD_SET,
@@ -44,11 +49,22 @@ enum command {
 	CMD_VERSION,
 };
 
+enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_OPENMETRICS };
+
+/* What show/list prints. */
+enum show_object { SHOW_SESSIONS, SHOW_PINHOLES };
+
+#define DOCTOR_SINCE_DEFAULT	5	/* seconds */
+#define DOCTOR_SINCE_MAX	3600
+
 struct options {
 	enum command command;
-	bool json;
-	const char *netns;	/* NULL: the current namespace */
-	char **args;		/* the command's own arguments */
+	enum output_format format;
+	bool json;			/* format == FORMAT_JSON */
+	const char *netns;		/* NULL: the current namespace */
+	enum show_object object;	/* show/list */
+	unsigned int since;		/* doctor: seconds of counter window */
+	char **args;			/* the command's own arguments */
 	int nargs;
 };
 
@@ -58,50 +74,18 @@ int args_parse(int argc, char **argv, struct options *opts,
 const char *command_name(enum command cmd);
 void usage_print(FILE *out);
 
-/* ---- json.c: writer and a small parser ------------------------------- */
+/* ---- format.c: JSON documents ------------------------------------------ */
 
-struct json_writer {
-	FILE *out;
-	int depth;
-	bool need_comma[32];
-};
-
-void jw_init(struct json_writer *w, FILE *out);
-void jw_object_begin(struct json_writer *w, const char *key);
-void jw_object_end(struct json_writer *w);
-void jw_array_begin(struct json_writer *w, const char *key);
-void jw_array_end(struct json_writer *w);
-void jw_string(struct json_writer *w, const char *key, const char *value);
-void jw_uint(struct json_writer *w, const char *key, unsigned long long v);
-void jw_bool(struct json_writer *w, const char *key, bool value);
-void jw_null(struct json_writer *w, const char *key);
-/* {"pinhole": [{"metainfo": {...}}   ...   ]}: the document envelope. */
-void jw_document_begin(struct json_writer *w, bool metainfo);
-void jw_document_end(struct json_writer *w);
-void json_print_string(FILE *out, const char *s);
-
-enum json_type {
-	JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING,
-	JSON_ARRAY, JSON_OBJECT,
-};
-
-struct json_value {
-	enum json_type type;
-	char *text;			/* JSON_STRING value, JSON_NUMBER text */
-	size_t count;			/* JSON_ARRAY, JSON_OBJECT members */
-	char **keys;			/* JSON_OBJECT */
-	struct json_value **items;	/* JSON_ARRAY, JSON_OBJECT */
-};
-
-struct json_value *json_parse(const char *text, char *err, size_t errlen);
-void json_free(struct json_value *v);
-const struct json_value *json_get(const struct json_value *obj,
-				  const char *key);
-const char *json_get_string(const struct json_value *obj, const char *key);
+/* {"metainfo": {"version": ..., "json_schema_version": N}}, for more members. */
+json_t *doc_new(void);
+/* Prints doc on one line and releases it; -1 when out of memory. */
+int doc_print(FILE *out, json_t *doc);
+/* json_object_set_new() that tolerates a NULL value (out of memory). */
+void jset(json_t *obj, const char *key, json_t *value);
 
 /* ---- policy.c: the sysctl knobs -------------------------------------- */
 
-enum policy_kind { POLICY_BOOL, POLICY_PORT_RANGE, POLICY_INT };
+enum policy_kind { POLICY_BOOL, POLICY_PORT_RANGE, POLICY_INT, POLICY_GENERIC };
 
 struct policy_key {
 	const char *name;
@@ -110,8 +94,11 @@ struct policy_key {
 	const char *meaning;
 };
 
-extern const struct policy_key policy_keys[];
+/* The keys of pinhole_abi.h, in its order: 0 <= i < policy_key_count. */
 extern const size_t policy_key_count;
+const struct policy_key *policy_key_at(size_t i);
+/* The key's sysctl file exists (an older module lacks newer keys). */
+bool policy_present(const struct policy_key *key);
 
 const struct policy_key *policy_key_find(const char *name);
 /* Like policy_key_find(), with a message naming the valid keys. */
@@ -131,8 +118,8 @@ int policy_read(const struct policy_key *key, char *buf, size_t len,
 		char *err, size_t errlen);
 int policy_write(const struct policy_key *key, const char *value,
 		 char *err, size_t errlen);
-void policy_print_value(struct json_writer *w, const struct policy_key *key,
-			const char *value);
+/* An integer as a JSON number, a port range as a "LO-HI" string. */
+json_t *policy_value_json(const struct policy_key *key, const char *value);
 
 /* ---- stats.c: the counters ------------------------------------------- */
 
@@ -159,15 +146,31 @@ struct stats {
 extern const char *const counter_names[COUNTER_MAX];
 extern const char *const counter_descriptions[COUNTER_MAX];
 
+/*
+ * Gauges: values that go up and down (what is open now). Everything else
+ * in the counters file is a counter, including names this pinholectl has
+ * no description for (a newer module's).
+ */
+bool stat_is_gauge(const char *name);
+/* The description of a known name, NULL for a name we do not know. */
+const char *stat_description(const char *name);
+
 /* Parses the "name value" lines of /proc/net/pinhole_ftp. */
 int stats_parse(const char *text, struct stats *stats,
 		char *err, size_t errlen);
 /* The value of a named counter, 0 when absent. */
 unsigned long long stats_value(const struct stats *stats, const char *name);
 bool stats_has(const struct stats *stats, const char *name);
+/* How much NAME grew from before to after (0 when it is absent or fell). */
+unsigned long long stats_delta(const struct stats *before,
+			       const struct stats *after, const char *name);
 int stats_read(struct stats *stats, char *err, size_t errlen);
 void stats_print_text(FILE *out, const struct stats *stats);
-void stats_print_json(FILE *out, const struct stats *stats);
+int stats_print_json(FILE *out, const struct stats *stats,
+		     const char *netns);
+/* OpenMetrics text exposition, every sample labelled netns="NETNS". */
+void stats_print_openmetrics(FILE *out, const struct stats *stats,
+			     const char *netns);
 
 /* ---- paths.c: where the module shows itself ---------------------------- */
 
@@ -175,52 +178,96 @@ void stats_print_json(FILE *out, const struct stats *stats);
 void path_proc(char *buf, size_t len, const char *rel);
 /* Builds $PINHOLECTL_SYS_ROOT/sys/REL (or /sys/REL). */
 void path_sys(char *buf, size_t len, const char *rel);
+/* Builds $PINHOLECTL_MODULES_DIR/REL (or /lib/modules/REL). */
+void path_modules(char *buf, size_t len, const char *rel);
 bool module_loaded(void);
+/* The loaded module's version into buf; -1 when unknown. */
+int module_version(char *buf, size_t len);
 /* The helper's registered name: the helper_name parameter or the default. */
 const char *helper_name(void);
 /* Reads a whole file (NUL-terminated, malloc'd); NULL with errno set. */
 char *read_file(const char *path, size_t max);
 /* Runs a command and returns its stdout (malloc'd), NULL when it fails. */
 char *run_command(const char *const argv[], size_t max);
-int enter_netns(const char *name, char *err, size_t errlen);
+/* Enters the namespace NAME (under /run/netns), PATH or pid:PID. */
+int enter_netns(const char *spec, char *err, size_t errlen);
+/* A label for the current namespace: spec, or "net:[INODE]". */
+void netns_label(char *buf, size_t len, const char *spec);
 #define MODULE_NOT_LOADED_MSG \
 	"pinhole module not loaded: run modprobe " PINHOLE_MODULE_NAME
 #define NEEDS_ROOT_MSG	"needs CAP_NET_ADMIN: run as root"
 
 /* ---- doctor.c: diagnosis ---------------------------------------------- */
 
+enum hook_kind { HOOK_PREROUTING, HOOK_INPUT, HOOK_FORWARD, HOOK_OUTPUT,
+		 HOOK_POSTROUTING, HOOK_OTHER, HOOK_KINDS };
+
+#define NAME_MAX_LEN	64
+
 struct ruleset_facts {
 	bool readable;			/* some ruleset could be read */
 	bool helper_object;		/* an nft ct helper of our type */
-	char helper_object_name[64];
-	bool helper_attached;		/* a rule attaches our helper */
+	char helper_object_name[NAME_MAX_LEN];
+	bool helper_attached;		/* a rule attaches ours, after conntrack */
 	bool helper_on_port21;		/* ... matching dport 21 */
 	bool stock_helper_attached;	/* a rule attaches the stock "ftp" */
 	bool related_accepted;		/* ct state related ... accept */
 	bool drops;			/* some chain drops or rejects */
+	/* per hook: drops there; accepts related there */
+	bool hook_drops[HOOK_KINDS];
+	bool hook_related[HOOK_KINDS];
+	/* broken attachments */
+	bool helper_before_conntrack;	/* in a chain at priority < -200 */
+	char raw_chain[3 * NAME_MAX_LEN];
+	int raw_prio;
+	bool helper_on_sport21;		/* a rule matches tcp sport 21 */
+	char sport_chain[3 * NAME_MAX_LEN];
+	bool helper_ipv4_only;		/* inet table, l3proto ip */
+	char ipv4_only_object[2 * NAME_MAX_LEN];
+	char nft_error[256];		/* the nftables JSON did not parse */
+	/* the tcp dports our helper is set on (FTP servers on other ports) */
+	unsigned int helper_ports[8];
+	size_t nhelper_ports;
 };
 
-void nft_ruleset_facts(const struct json_value *root, const char *helper,
+/* Facts from `nft -j list ruleset` JSON (parsed with jansson). */
+void nft_ruleset_facts(json_t *root, const char *helper,
 		       struct ruleset_facts *facts);
 void iptables_save_facts(const char *text, const char *helper,
 			 struct ruleset_facts *facts);
 
+/* Where the module file is, when it is not loaded. */
+struct module_install {
+	char release[128];		/* uname -r */
+	bool installed;			/* listed in modules.dep of release */
+	char other_releases[256];	/* releases that have it, ", " separated */
+};
+
 struct doctor_input {
 	bool module_loaded;
+	const struct module_install *install;	/* NULL: not looked up */
 	const char *helper;		/* our helper's name */
 	const char *nft_json;		/* `nft -j list ruleset`; NULL: none */
 	const char *iptables_save;	/* iptables-save; NULL: none */
 	const char *ip6tables_save;	/* ip6tables-save; NULL: none */
-	const struct stats *stats;	/* NULL: unreadable */
+	/* counters at the start and end of the window; NULL: not judged */
+	const struct stats *before, *after;
+	unsigned int since;		/* the window, seconds */
 	const char *policy_active;	/* NULL: unreadable */
 	const char *policy_passive;
+	/* the TCP ports something listens on in this namespace */
+	const unsigned int *listen;
+	size_t nlisten;
 };
+
+enum severity { SEV_ERROR, SEV_WARNING, SEV_INFO };
 
 #define FINDINGS_MAX	40
 #define FINDING_TEXT	768
 
 struct finding {
 	const char *id;
+	enum severity severity;
 	char problem[FINDING_TEXT];
 	char fix[FINDING_TEXT];
 };
@@ -228,12 +275,26 @@ struct finding {
 struct doctor_report {
 	struct finding finding[FINDINGS_MAX];
 	size_t count;
+	size_t by_severity[3];
 };
 
+const char *severity_name(enum severity sev);
 void doctor_analyse(const struct doctor_input *in,
 		    struct doctor_report *report);
+/* 1 when an error holds, else 0: the exit status of doctor. */
+int doctor_status(const struct doctor_report *report);
 void doctor_print_text(FILE *out, const struct doctor_report *report);
-void doctor_print_json(FILE *out, const struct doctor_report *report);
+int doctor_print_json(FILE *out, const struct doctor_report *report,
+		      unsigned int since);
+
+/*
+ * Listening TCP ports in /proc/net/tcp{,6}, those among want[] (all when
+ * nwant is 0), at most max of them; returns how many.
+ */
+size_t listening_ports(const unsigned int *want, size_t nwant,
+		       unsigned int *found, size_t max);
+/* Looks up where the module is installed for the running kernel. */
+void module_install_lookup(struct module_install *mi);
 
 /* ---- format.c: sessions, pinholes, data connections, events ------------ */
 
@@ -316,10 +377,11 @@ const char *session_mode(const struct ph_snapshot *snap,
 const char *event_name(enum ph_event_type type);
 
 void snapshot_free(struct ph_snapshot *snap);
+/* Empty listings say so in text ("no FTP sessions"), JSON has []. */
 void show_print_text(FILE *out, const struct ph_snapshot *snap);
-void show_print_json(FILE *out, const struct ph_snapshot *snap);
+int show_print_json(FILE *out, const struct ph_snapshot *snap);
 void list_print_text(FILE *out, const struct ph_snapshot *snap);
-void list_print_json(FILE *out, const struct ph_snapshot *snap);
+int list_print_json(FILE *out, const struct ph_snapshot *snap);
 void event_print_text(FILE *out, const struct ph_event *ev);
 void event_print_json(FILE *out, const struct ph_event *ev);
 

@@ -14,7 +14,8 @@
 
 #include "pinholectl.h"
 
-const struct policy_key policy_keys[] = {
+/* What pinholectl knows of each key; the list itself is pinhole_abi.h's. */
+static const struct policy_key known_keys[] = {
 	{ "active", POLICY_BOOL, 0, 1,
 	  "open pinholes for PORT/EPRT (active mode)" },
 	{ "passive", POLICY_BOOL, 0, 1,
@@ -31,26 +32,44 @@ const struct policy_key policy_keys[] = {
 	  "seconds a pinhole waits for its data connection" },
 	{ "enforce", POLICY_BOOL, 0, 1,
 	  "drop segments carrying a refused line" },
+	{ "log", POLICY_INT, 0, 2,
+	  "kernel log lines: 0 off, 1 refusals, 2 refusals and opened pinholes" },
 };
 
-const size_t policy_key_count = sizeof(policy_keys) / sizeof(policy_keys[0]);
+#define POLICY_KEY_NAME(key) #key,
+static const char *const abi_keys[] = { PINHOLE_SYSCTLS(POLICY_KEY_NAME) };
+#undef POLICY_KEY_NAME
+
+const size_t policy_key_count = sizeof(abi_keys) / sizeof(abi_keys[0]);
 
 /*
- * pinhole_abi.h's list and ours name the same keys in the same order; the
- * count is checked here, the names by the unit tests.
+ * The keys in pinhole_abi.h's order. A key this pinholectl has no entry
+ * for (a newer module's) is handled generically: the kernel validates it.
  */
-#define POLICY_KEY_COUNT(key) + 1
-_Static_assert(0 PINHOLE_SYSCTLS(POLICY_KEY_COUNT) ==
-	       sizeof(policy_keys) / sizeof(policy_keys[0]),
-	       "policy_keys out of step with PINHOLE_SYSCTLS");
+const struct policy_key *policy_key_at(size_t i)
+{
+	static struct policy_key table[sizeof(abi_keys) / sizeof(abi_keys[0])];
+	size_t k;
+
+	if (i >= policy_key_count)
+		return NULL;
+	if (table[i].name)
+		return &table[i];
+	table[i] = (struct policy_key){ abi_keys[i], POLICY_GENERIC, 0, 0,
+					"(no description in this pinholectl)" };
+	for (k = 0; k < sizeof(known_keys) / sizeof(known_keys[0]); k++)
+		if (strcmp(known_keys[k].name, abi_keys[i]) == 0)
+			table[i] = known_keys[k];
+	return &table[i];
+}
 
 const struct policy_key *policy_key_find(const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < policy_key_count; i++)
-		if (strcmp(policy_keys[i].name, name) == 0)
-			return &policy_keys[i];
+		if (strcmp(policy_key_at(i)->name, name) == 0)
+			return policy_key_at(i);
 	return NULL;
 }
 
@@ -93,6 +112,15 @@ static int parse_range_value(const char *value, long *lo, long *hi)
 	return 0;
 }
 
+/* A key we know nothing of: a plain word, the kernel checks the rest. */
+static bool generic_value_ok(const char *value)
+{
+	size_t n = strspn(value, "0123456789abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ_,.:-");
+
+	return n > 0 && n < 64 && value[n] == '\0';
+}
+
 int policy_validate(const struct policy_key *key, const char *value,
 		    char *err, size_t errlen)
 {
@@ -117,6 +145,14 @@ int policy_validate(const struct policy_key *key, const char *value,
 			return -1;
 		}
 		return 0;
+	case POLICY_GENERIC:
+		if (!generic_value_ok(value)) {
+			snprintf(err, errlen,
+				 "invalid value '%s' for %s: expected up to 63 letters, digits or _,.:-",
+				 value, key->name);
+			return -1;
+		}
+		return 0;
 	case POLICY_PORT_RANGE:
 		if (parse_range_value(value, &lo, &hi) || lo < key->min ||
 		    hi > key->max || lo > hi) {
@@ -137,7 +173,7 @@ static void valid_keys(char *buf, size_t len)
 	buf[0] = '\0';
 	for (i = 0; i < policy_key_count && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s",
-					 i ? ", " : "", policy_keys[i].name);
+					 i ? ", " : "", policy_key_at(i)->name);
 }
 
 static int unknown_key(const char *name, size_t namelen, char *err,
@@ -205,6 +241,14 @@ static int policy_errno(int err_no, const char *path, const char *what,
 	return -1;
 }
 
+bool policy_present(const struct policy_key *key)
+{
+	char path[PATH_MAX];
+
+	policy_path(path, sizeof(path), key);
+	return access(path, F_OK) == 0;
+}
+
 int policy_read(const struct policy_key *key, char *buf, size_t len,
 		char *err, size_t errlen)
 {
@@ -254,13 +298,11 @@ int policy_write(const struct policy_key *key, const char *value,
 }
 
 /* Integers as JSON numbers, port ranges as "LO-HI" strings. */
-void policy_print_value(struct json_writer *w, const struct policy_key *key,
-			const char *value)
+json_t *policy_value_json(const struct policy_key *key, const char *value)
 {
 	long v;
 
 	if (key->kind != POLICY_PORT_RANGE && parse_int_value(value, &v) == 0)
-		jw_uint(w, key->name, (unsigned long long)v);
-	else
-		jw_string(w, key->name, value);
+		return json_integer(v);
+	return json_string(value);
 }

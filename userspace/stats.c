@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The counters of /proc/net/pinhole_ftp: "name value" lines. Names the
- * module appends later are printed too, in the order the kernel gives.
+ * The counters and gauges of /proc/net/pinhole_ftp: "name value" lines.
+ * Names the module appends later are printed too, in the order the kernel
+ * gives, as counters unless this file lists them as gauges.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +22,37 @@ const char *const counter_descriptions[COUNTER_MAX] = {
 	PINHOLE_COUNTERS(COUNTER_DESC)
 #undef COUNTER_DESC
 };
+
+/* The gauges pinhole exports or will export; pinhole_abi.h stays as is. */
+static const struct {
+	const char *name, *description;
+} gauge_list[] = {
+	{ "sessions_open", "FTP control sessions with the helper attached now" },
+	{ "pinholes_open", "pinhole-ftp expectations open now" },
+};
+
+bool stat_is_gauge(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(gauge_list) / sizeof(gauge_list[0]); i++)
+		if (strcmp(gauge_list[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+const char *stat_description(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < COUNTER_MAX; i++)
+		if (strcmp(counter_names[i], name) == 0)
+			return counter_descriptions[i];
+	for (i = 0; i < sizeof(gauge_list) / sizeof(gauge_list[0]); i++)
+		if (strcmp(gauge_list[i].name, name) == 0)
+			return gauge_list[i].description;
+	return NULL;
+}
 
 static bool valid_name(const char *s, size_t n)
 {
@@ -114,6 +146,16 @@ unsigned long long stats_value(const struct stats *stats, const char *name)
 	return 0;
 }
 
+unsigned long long stats_delta(const struct stats *before,
+			       const struct stats *after, const char *name)
+{
+	unsigned long long a = stats_value(before, name);
+	unsigned long long b = stats_value(after, name);
+
+	/* A counter never falls; when it did the module was reloaded. */
+	return b > a ? b - a : 0;
+}
+
 int stats_read(struct stats *stats, char *err, size_t errlen)
 {
 	char path[PATH_MAX], why[ERRBUF_SIZE];
@@ -150,18 +192,79 @@ void stats_print_text(FILE *out, const struct stats *stats)
 			stats->entry[i].value);
 }
 
-void stats_print_json(FILE *out, const struct stats *stats)
+static json_t *stat_value_json(unsigned long long v)
 {
-	struct json_writer w;
+	/* jansson's integers are signed 64-bit: a u64 beyond that is a string */
+	if (v > (unsigned long long)LLONG_MAX) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%llu", v);
+		return json_string(buf);
+	}
+	return json_integer((json_int_t)v);
+}
+
+int stats_print_json(FILE *out, const struct stats *stats, const char *netns)
+{
+	json_t *doc = doc_new(), *counters = json_object();
+	json_t *gauges = json_object();
 	size_t i;
 
-	jw_init(&w, out);
-	jw_document_begin(&w, true);
-	jw_object_begin(&w, NULL);
-	jw_object_begin(&w, "counters");
+	if (!doc || !counters || !gauges) {
+		json_decref(doc);
+		json_decref(counters);
+		json_decref(gauges);
+		return -1;
+	}
+	jset(doc, "netns", json_string(netns));
 	for (i = 0; i < stats->count; i++)
-		jw_uint(&w, stats->entry[i].name, stats->entry[i].value);
-	jw_object_end(&w);
-	jw_object_end(&w);
-	jw_document_end(&w);
+		jset(stat_is_gauge(stats->entry[i].name) ? gauges : counters,
+		     stats->entry[i].name,
+		     stat_value_json(stats->entry[i].value));
+	json_object_set_new(doc, "counters", counters);
+	json_object_set_new(doc, "gauges", gauges);
+	return doc_print(out, doc);
+}
+
+/* HELP text: backslash and newline escaped (OpenMetrics also escapes "). */
+static void om_escape(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", out);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else if (*s == '"')
+			fputs("\\\"", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void stats_print_openmetrics(FILE *out, const struct stats *stats,
+			     const char *netns)
+{
+	const struct stat_entry *e;
+	const char *desc;
+	bool gauge;
+	size_t i;
+
+	for (i = 0; i < stats->count; i++) {
+		e = &stats->entry[i];
+		gauge = stat_is_gauge(e->name);
+		desc = stat_description(e->name);
+		fprintf(out, "# HELP pinhole_ftp_%s ", e->name);
+		if (desc)
+			om_escape(out, desc);
+		else
+			fprintf(out, "%s (no description in pinholectl %s)",
+				e->name, PINHOLECTL_VERSION);
+		fprintf(out, "\n# TYPE pinhole_ftp_%s %s\n", e->name,
+			gauge ? "gauge" : "counter");
+		fprintf(out, "pinhole_ftp_%s%s{netns=\"", e->name,
+			gauge ? "" : "_total");
+		om_escape(out, netns);
+		fprintf(out, "\"} %llu\n", e->value);
+	}
+	fprintf(out, "# EOF\n");
 }
