@@ -607,7 +607,7 @@ static const struct counter_advice counter_advice[] = {
 	  "a data address named a host other than the peer that announced it (FXP, a client behind NAT, or an attack)",
 	  "if a client sits behind NAT, have its NAT gateway rewrite PORT/EPRT or use passive mode; to allow server-to-server transfers on purpose: pinholectl set allow_third_party=1" },
 	{ "refused_privileged_port", SEV_WARNING,
-	  "a server or client announced a data port below 1024, which pinhole never opens",
+	  "a server or client announced a data port below 1024, which pinhole opens only when active_ports/passive_ports include it",
 	  "configure the FTP server's passive ports (e.g. vsftpd pasv_min_port/pasv_max_port) and clients' active ports at 1024 or above" },
 	{ "refused_out_of_range", SEV_WARNING,
 	  "an announced port was 0, wrapped around (octet > 255), or outside the configured port range",

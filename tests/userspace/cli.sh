@@ -81,7 +81,8 @@ stage_module() {
 		 refused_mode_disabled refused_malformed refused_family \
 		 refused_unanswered refused_limit_reached refused_encrypted \
 		 resyncs alloc_failures dropped nat_unrewritable \
-		 nat_rewritten_again pinholes_superseded; do
+		 nat_rewritten_again pinholes_superseded \
+		 refused_offers_per_segment; do
 		echo "$c 0"
 	done >"$root/proc/net/pinhole_ftp"
 	local d=$root/proc/sys/net/netfilter/pinhole_ftp
@@ -149,8 +150,9 @@ set_counter refused_encrypted 2
 run stats
 expect stats-text 0 "lines_pasv=7"
 # every counter of the ABI header, the module's and pinholectl's one source
-NCOUNTERS=$(grep -cE '^[[:space:]]*X\([a-z_0-9]+,[[:space:]]*"' \
-	"$(dirname "$0")/../../module/pinhole_abi.h")
+NCOUNTERS=$(sed -n '/^#define PINHOLE_COUNTERS(X)/,/^$/p' \
+	"$(dirname "$0")/../../module/pinhole_abi.h" |
+	grep -cE '^[[:space:]]*X\([a-z_0-9]+,[[:space:]]*"')
 if [ "$(echo "$OUT" | wc -l)" -eq "$NCOUNTERS" ] && [ "$(echo "$OUT" | head -1)" = "lines_port=0" ] &&
    ! echo "$OUT" | grep -qv '^[a-z_0-9]*=[0-9]*$'; then
 	pass stats-text-shape
