@@ -491,8 +491,30 @@ int pinhole_helpers_register(const char *name)
 	return ret;
 }
 
+/* An expectation that points into this module: its helper or expectfn. */
+static bool pinhole_expect_left_behind(struct nf_conntrack_expect *exp,
+				       void *data)
+{
+	return pinhole_helper_is_ours(rcu_access_pointer(exp->helper)) ||
+	       exp->expectfn == pinhole_expectfn ||
+	       exp->expectfn == pinhole_nat_expectfn;
+}
+
+/*
+ * nf_conntrack_helper_unregister() sweeps the helper's expectations and
+ * only then detaches it from every session; in between, segments of live
+ * sessions still reach pinhole_help() and can insert pinholes that name
+ * the helper (exp->helper) and our expectfn. Under load one survives, and
+ * the next /proc/net/nf_conntrack_expect read or data connection follows
+ * a pointer into the unloaded module (found by make stress on 6.1.192).
+ * Once unregistering returns, no session has the helper and no help() is
+ * running: sweep again, and wait for readers that already hold one of
+ * those expectations before the module's text goes away.
+ */
 void pinhole_helpers_unregister(void)
 {
 	nf_conntrack_helpers_unregister(pinhole_helpers,
 					ARRAY_SIZE(pinhole_helpers));
+	nf_ct_expect_iterate_destroy(pinhole_expect_left_behind, NULL);
+	synchronize_rcu();
 }
