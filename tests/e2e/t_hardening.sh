@@ -492,7 +492,7 @@ replay_cases() {
 # hd_count_case CASE STEP...: a crafted session against the hostile
 # server; then the counter deltas NAME=DELTA... after "--" must hold.
 hd_count_case() {
-	local c=$1 steps=() want d name
+	local c=$1 steps=() want d name before
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do steps+=("$1"); shift; done
 	shift
@@ -503,7 +503,8 @@ hd_count_case() {
 	hd_wait "$c" || { e2e_fail "$c" "client: $(hd_log "$c")"; return; }
 	for want in "$@"; do
 		name=${want%%=*}
-		d=$(($(pin_counter "$name") - $(ph_get "$name" "$PH_SNAP_TEXT")))
+		before=$(ph_get "$name" "$PH_SNAP_TEXT")
+		d=$(($(pin_counter "$name") - ${before:-0}))
 		[ "$d" = "${want#*=}" ] ||
 			{ e2e_fail "$c" "$name rose by $d, want ${want#*=}"; return; }
 	done
