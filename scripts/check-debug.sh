@@ -52,24 +52,15 @@ fi
 kver=$(scripts/debug-kernel.sh release)
 pass "kernel ($kver, built in $(cat "$(scripts/debug-kernel.sh locate)/build-seconds") s)"
 
-# The module, against that tree, out of module/: symlinks to the sources.
+# The module, against that tree, out of module/ (scripts/build-module.sh).
 mdir=$ROOT/.debug-build/module
-mkdir -p "$mdir"
-find "$mdir" -maxdepth 1 -type l -delete
-for f in "$ROOT"/module/*.[ch] "$ROOT"/module/Kbuild; do
-	case $f in *.mod.c) continue ;; esac
-	ln -s "$f" "$mdir/${f##*/}"
-done
-blog=$mdir/build.log
-if make -C "$kdir" M="$mdir" W=1 modules > "$blog" 2>&1 &&
-	! grep -qE '(warning|error):' "$blog"; then
+if ko=$(scripts/build-module.sh "$kdir" "$mdir"); then
 	pass module-build
 else
-	cat "$blog"
 	fail module-build "building against $kdir (log above)"
 	finish
 fi
-export PINHOLE_KO=$mdir/nf_pinhole_ftp.ko
+export PINHOLE_KO=$ko
 
 if ! make -s userspace > "$mdir/userspace.log" 2>&1; then
 	cat "$mdir/userspace.log"

@@ -24,8 +24,8 @@
 #                      when the guest leaves it empty)
 #   --env NAME=VALUE   set a variable for CMD (repeatable). Variables named
 #                      PINHOLE_* are passed through from this environment.
-#   --kernel stock|debug  the Debian kernel of scripts/kver.sh (stock, the
-#                      default) or the debug kernel of scripts/debug-kernel.sh
+#   --kernel stock|debug  the Debian kernel of scripts/kver.sh or
+#                      PINHOLE_GUEST_KVER (stock, the default) or the debug kernel of scripts/debug-kernel.sh
 #                      (built beforehand: make debug-kernel). Default: the
 #                      environment's PINHOLE_KERNEL, else stock. The debug
 #                      kernel runs with panic_on_warn=1 and 2048 MB unless
@@ -118,7 +118,8 @@ if [ "$kernel_kind" = debug ]; then
 	initrd=$("$here/guest/mkinitramfs.sh" --no-modules "$kver") ||
 		die "cannot build the initramfs"
 else
-	kver=$("$here/kver.sh") || exit 125
+	# PINHOLE_GUEST_KVER pins a Debian kernel (make stress STRESS_KVER=).
+	kver=${PINHOLE_GUEST_KVER:-$("$here/kver.sh")} || exit 125
 	kernel=/boot/vmlinuz-$kver
 	initrd=$("$here/guest/mkinitramfs.sh" "$kver") || die "cannot build the initramfs"
 fi
