@@ -4,7 +4,7 @@
 # debug-kernel.sh [build|locate|release|kdir|image|modules]
 #
 # pinhole's debug kernel: Debian's linux-source-6.12 configured by
-# x86_64 `make defconfig` plus scripts/debug-kernel.config (KASAN,
+# x86_64 `make tinyconfig` plus scripts/debug-kernel.config (KASAN,
 # kmemleak, lockdep, RCU checks, UBSAN, debug objects, fault injection;
 # virtio, 9p and netfilter built in), built once and cached. The test
 # guest boots it with PINHOLE_KERNEL=debug (scripts/guest-run.sh).
@@ -23,10 +23,13 @@
 # script and the source package's version: editing the fragment, bumping
 # the recipe or upgrading linux-source-6.12
 # builds a new kernel (the old one is removed once the new one is done).
-# Inside: src/ (the extracted source, shared by all keys, one per source
-# version), KEY/build (make O=, kept for modules: `make modules_prepare`
-# output and Module.symvers), KEY/modules/lib/modules/<release>,
-# KEY/build.log, KEY/build-seconds, KEY/release, KEY/complete.
+# Inside: src/ (the extracted source, one per source version), build/
+# (make O=, shared by all keys so that a changed config rebuilds only what
+# it affects; kept for modules: `make modules_prepare` output and
+# Module.symvers; build/.pinhole-key names the key it was last completed
+# for), KEY/bzImage, KEY/modules/lib/modules/<release>, KEY/build.log,
+# KEY/build-seconds, KEY/release, KEY/complete. A KEY is usable only while
+# build/ still belongs to it (modules must match the tree they build in).
 #
 # Environment:
 #   PINHOLE_DEBUG_SOURCE  source tarball (default /usr/src/linux-source-6.12.tar.xz)
@@ -74,10 +77,11 @@ source_id() {
 }
 srcid=$(source_id)
 # Bump when a change to this script changes what it builds.
-recipe=1
+recipe=2
 key=$({ echo "$srcid recipe $recipe"; sha256sum < "$fragment"; } |
 	sha256sum | cut -c1-16)
 dir=$top/$key
+btree=$top/build
 srcdir=$top/src/$(echo "$srcid" | tr -c 'A-Za-z0-9.+~\n-' _)
 
 report() { # print what the action asks for, from a complete cache dir
@@ -86,13 +90,16 @@ report() { # print what the action asks for, from a complete cache dir
 	case $action in
 	build|locate) echo "$dir" ;;
 	release) echo "$rel" ;;
-	kdir) echo "$dir/build" ;;
-	image) echo "$dir/build/arch/x86/boot/bzImage" ;;
+	kdir) echo "$btree" ;;
+	image) echo "$dir/bzImage" ;;
 	modules) echo "$dir/modules" ;;
 	esac
 }
 
-if [ -e "$dir/complete" ]; then
+built() {
+	[ -e "$dir/complete" ] && [ "$(cat "$btree/.pinhole-key" 2>/dev/null)" = "$key" ]
+}
+if built; then
 	report
 	exit 0
 fi
@@ -110,7 +117,7 @@ if ! flock -n "$lockfd"; then
 	log "another build is running; waiting for it"
 	flock "$lockfd"
 fi
-if [ -e "$dir/complete" ]; then
+if built; then
 	report
 	exit 0
 fi
@@ -127,22 +134,23 @@ if [ ! -e "$srcdir/.extracted" ]; then
 	mv "$srcdir.tmp" "$srcdir"
 fi
 
-# A half-built directory from an interrupted run is rebuilt from scratch.
+# The key's files are redone; the shared tree only rebuilds what changed.
 rm -rf "$dir"
-mkdir -p "$dir/build"
+mkdir -p "$dir" "$btree"
+rm -f "$btree/.pinhole-key"
 blog=$dir/build.log
 kmake() {
-	nice -n 10 make -C "$srcdir" O="$dir/build" ARCH=x86_64 "$@" >> "$blog" 2>&1
+	nice -n 10 make -C "$srcdir" O="$btree" ARCH=x86_64 "$@" >> "$blog" 2>&1
 }
 fail_build() {
 	tail -n 40 "$blog" >&2
 	die "$1 failed (log: $blog)"
 }
 
-log "configuring (defconfig + $(basename "$fragment"))"
-kmake defconfig || fail_build "make defconfig"
-"$srcdir/scripts/kconfig/merge_config.sh" -m -O "$dir/build" \
-	"$dir/build/.config" "$fragment" >> "$blog" 2>&1 || fail_build "merge_config.sh"
+log "configuring (tinyconfig + $(basename "$fragment"))"
+kmake tinyconfig || fail_build "make tinyconfig"
+"$srcdir/scripts/kconfig/merge_config.sh" -m -O "$btree" \
+	"$btree/.config" "$fragment" >> "$blog" 2>&1 || fail_build "merge_config.sh"
 kmake olddefconfig || fail_build "make olddefconfig"
 
 # Every option of the fragment must have survived olddefconfig: a
@@ -151,16 +159,16 @@ missing=()
 while IFS= read -r line; do
 	case $line in
 	CONFIG_*=*)
-		grep -qxF -- "$line" "$dir/build/.config" || missing+=("$line") ;;
+		grep -qxF -- "$line" "$btree/.config" || missing+=("$line") ;;
 	"# CONFIG_"*" is not set")
 		opt=${line#\# }
 		opt=${opt%% *}
-		! grep -q "^$opt=" "$dir/build/.config" || missing+=("$line") ;;
+		! grep -q "^$opt=" "$btree/.config" || missing+=("$line") ;;
 	esac
 done < "$fragment"
 if [ ${#missing[@]} -gt 0 ]; then
 	printf '  %s\n' "${missing[@]}" >&2
-	die "the final .config lost these fragment lines (see $dir/build/.config)"
+	die "the final .config lost these fragment lines (see $btree/.config)"
 fi
 
 log "building (nice -n 10 make -j$jobs; log: $blog)"
@@ -175,8 +183,10 @@ rel=$(cat "$dir/release")
 # These links point into the cache and would dangle in the guest.
 rm -f "$dir/modules/lib/modules/$rel/build" "$dir/modules/lib/modules/$rel/source"
 
+cp "$btree/arch/x86/boot/bzImage" "$dir/bzImage"
 echo $((SECONDS - start)) > "$dir/build-seconds"
 touch "$dir/complete"
+echo "$key" > "$btree/.pinhole-key"
 log "built $rel in $((SECONDS - start)) s"
 
 # Kernels for configs that no longer exist.

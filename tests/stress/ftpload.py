@@ -20,6 +20,7 @@ every session and prints a JSON summary on stdout.
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import signal
@@ -285,12 +286,16 @@ async def main():
     ap.add_argument("--ctrl-timeout", type=float, default=30)
     ap.add_argument("--log", required=True)
     ap.add_argument("--status", required=True)
+    ap.add_argument("--pidfile", help="write our pid here (for signals)")
     args = ap.parse_args()
     args.interval = tuple(float(x) for x in args.interval.split("-"))
     if args.sessions < 1 or args.duration <= 0:
         ap.error("--sessions and --duration must be positive")
     load = Load(args)
     loop = asyncio.get_running_loop()
+    if args.pidfile:
+        with open(args.pidfile, "w") as f:
+            f.write("%d\n" % os.getpid())
 
     def bump():
         load.gen += 1

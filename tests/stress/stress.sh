@@ -178,12 +178,14 @@ d_sysctl() {
 }
 
 d_flush() {
+	local n0 n1 out
 	win_begin flush
-	if in_ns "$NS_FW" conntrack -F expect -f ipv4 >/dev/null 2>&1 &&
-		in_ns "$NS_FW" conntrack -F expect -f ipv6 >/dev/null 2>&1; then
-		stress_pass flush-expect
+	n0=$(expectations "$NS_FW")
+	if out=$(in_ns "$NS_FW" conntrack -F expect 2>&1); then
+		n1=$(expectations "$NS_FW")
+		stress_pass "flush-expect ($n0 expectations, $n1 right after)"
 	else
-		stress_fail flush-expect "conntrack -F expect failed"
+		stress_fail flush-expect "conntrack -F expect: $out"
 	fi
 	sleep 2
 	win_end flush
@@ -429,8 +431,12 @@ in_ns "$NS_CL" "$PY" "$STRESS_DIR/ftpload.py" --server4 "$SV4" --server6 "$SV6" 
 	--sessions "$SESSIONS" --duration 86400 --ramp "$RAMP" \
 	--interval "$INTERVAL" --xfer-timeout "$XFER" --ctrl-timeout $((XFER * 2)) \
 	--log "$E2E_WORK/load.log" --status "$E2E_WORK/load.status" \
+	--pidfile "$E2E_WORK/load.pid" \
 	> "$E2E_WORK/load.summary" 2> "$E2E_WORK/load.err" &
-LOAD_PID=$!
+LOAD_JOB=$!
+# Signals go to python itself, not to the shell that ip netns exec runs in.
+wait_until 60 test -s "$E2E_WORK/load.pid" || die "ftpload.py did not start"
+LOAD_PID=$(cat "$E2E_WORK/load.pid")
 sampler &
 SAMPLER_PID=$!
 
@@ -457,7 +463,7 @@ note "$(tail -n 1 "$E2E_WORK/load.status")"
 
 # Stop the load: the client QUITs every session.
 kill -TERM "$LOAD_PID" 2>/dev/null
-wait_until $((XFER * 4)) sh -c "! kill -0 $LOAD_PID 2>/dev/null" ||
+wait_until $((XFER * 4)) sh -c "! kill -0 $LOAD_JOB 2>/dev/null" ||
 	kill -KILL "$LOAD_PID" 2>/dev/null
 kill "$SAMPLER_PID" "$SERVER_PID" 2>/dev/null
 SAMPLER_PID=
