@@ -206,6 +206,8 @@ class Session:
         finally:
             dw.close()
         await self.expect("226", "250", timeout=self.a.xfer_timeout)
+        # Hold a pinhole again until the next transfer.
+        await self.announce()
 
     async def one_transfer(self):
         t0 = time.time()
