@@ -70,16 +70,20 @@ leaks=$(awk '
 	/^unreferenced object/ { if (rec != "") print rec; rec = $0; next }
 	rec != "" { rec = rec "\x1f" $0 }
 	END { if (rec != "") print rec }' "$kml")
+ours_re='nf_pinhole_ftp|nf_conntrack|nf_ct_|nf_nat|\] 0x[0-9a-f]+'
 total=0
 ours=0
 if [ -n "$leaks" ]; then
 	total=$(printf '%s\n' "$leaks" | wc -l)
-	ours=$(printf '%s\n' "$leaks" |
-		grep -cE 'nf_pinhole_ftp|nf_conntrack|nf_ct_|nf_nat|\] 0x[0-9a-f]+' || true)
+	ours=$(printf '%s\n' "$leaks" | grep -cE "$ours_re" || true)
 fi
 if [ "$total" -gt 0 ]; then
-	echo "debug-check: kmemleak reports $total unreferenced object(s), $ours involving netfilter or an unloaded module:" >&2
-	printf '%s\n' "$leaks" | head -n 20 | tr '\037' '\n' | sed 's/^/    /' >&2
+	echo "debug-check: kmemleak reports $total unreferenced object(s), $ours involving netfilter or an unloaded module" >&2
+	# Ours in full first (at most 10), then a few of the others.
+	{
+		printf '%s\n' "$leaks" | grep -E "$ours_re" | head -n 10
+		printf '%s\n' "$leaks" | grep -vE "$ours_re" | head -n 3
+	} | tr '\037' '\n' | sed 's/^/    /' >&2
 fi
 if [ "$ours" -gt 0 ]; then
 	why="${why:+$why; }$ours leak(s) allocated by or for pinhole/conntrack (listed above)"
