@@ -4,11 +4,11 @@
 # guest-run.sh [OPTIONS] -- CMD [ARGS...]
 #
 # Run CMD as root inside a throw-away QEMU (TCG) guest booting the kernel
-# named by scripts/kver.sh (or the debug kernel, see --kernel), with the host's / mounted read-only over 9p and
-# tmpfs on /tmp /run /var/tmp /var/log /root. CMD runs in the guest in the
-# same working directory path as here (below one of those tmpfs
-# directories, it is shared read-only on its own and mounted back over the
-# tmpfs). CMD's stdin is /dev/null. The guest has no network device at all.
+# named by scripts/kver.sh (or the debug kernel, see --kernel), with the
+# host's / mounted read-only over 9p and tmpfs on /tmp /run /var/tmp
+# /var/log /root. CMD runs in the guest in the same working directory path
+# as here (below one of those tmpfs directories, it is shared read-only on
+# its own and mounted back over the tmpfs). CMD's stdin is /dev/null. The guest has no network device at all.
 #
 # CMD's stdout and stderr reach this script's stdout and stderr through
 # virtio serial ports; the kernel console goes to the --log file only.
@@ -24,9 +24,10 @@
 #                      when the guest leaves it empty)
 #   --env NAME=VALUE   set a variable for CMD (repeatable). Variables named
 #                      PINHOLE_* are passed through from this environment.
-#   --kernel stock|debug  the Debian kernel of scripts/kver.sh or
-#                      PINHOLE_GUEST_KVER (stock, the default) or the debug kernel of scripts/debug-kernel.sh
-#                      (built beforehand: make debug-kernel). Default: the
+#   --kernel stock|debug  stock (the default): the Debian kernel named by
+#                      PINHOLE_GUEST_KVER or else scripts/kver.sh; debug:
+#                      the kernel of scripts/debug-kernel.sh (built
+#                      beforehand: make debug-kernel). Default: the
 #                      environment's PINHOLE_KERNEL, else stock. The debug
 #                      kernel runs with panic_on_warn=1 and 2048 MB unless
 #                      --mem says otherwise; its modules appear in the guest

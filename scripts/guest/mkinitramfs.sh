@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mkinitramfs.sh [--no-modules] KVER: print the path of a cached busybox-static initramfs
-# for the test guest running kernel KVER, building it first when it is
+# mkinitramfs.sh [--no-modules] KVER: print the path of a cached
+# busybox-static initramfs for the test guest running kernel KVER, building
+# it first when it is
 # missing or when one of its inputs changed (this script, scripts/guest/init,
 # the busybox binary, the kernel modules it packs). The cache lives in
 # ${XDG_CACHE_HOME:-$HOME/.cache}/pinhole/, never in the source tree; builds
