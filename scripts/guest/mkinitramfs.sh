@@ -3,9 +3,9 @@
 #
 # mkinitramfs.sh [--no-modules] KVER: print the path of a cached
 # busybox-static initramfs for the test guest running kernel KVER, building
-# it first when it is
-# missing or when one of its inputs changed (this script, scripts/guest/init,
-# the busybox binary, the kernel modules it packs). The cache lives in
+# it first when it is missing or when one of its inputs changed (this
+# script, scripts/guest/init, the busybox binary, the kernel modules it
+# packs). The cache lives in
 # ${XDG_CACHE_HOME:-$HOME/.cache}/pinhole/, never in the source tree; builds
 # are atomic, so concurrent callers are safe. --no-modules packs no module
 # at all, for a kernel with virtio, 9p and virtio_console built in (the
