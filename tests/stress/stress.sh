@@ -335,13 +335,19 @@ d_faults() {
 	win_begin faults
 	a0=$(stat_now alloc_failures)
 	n0=$(fault_count)
-	# Only nf_conntrack_expect objects fail in slab: kmemleak's own
-	# metadata, allocated in the same call chains, must not.
-	[ -w /sys/kernel/slab/nf_conntrack_expect/failslab ] &&
-		echo 1 > /sys/kernel/slab/nf_conntrack_expect/failslab
+	# Slab failures only for nf_conntrack_expect objects when the cache
+	# can be singled out (SLUB refuses for a merged cache): other objects
+	# allocated under the module, kmemleak's metadata among them, then
+	# keep working. Otherwise every cache, still only under the module
+	# (kmemleak falls back to its memory pool).
+	local cache_filter=N
+	if echo 1 2>/dev/null > /sys/kernel/slab/nf_conntrack_expect/failslab; then
+		cache_filter=Y
+	fi
 	for d in "${FI_DIRS[@]}"; do
-		fi_set "$d" require-start $((base))
-		fi_set "$d" require-end $((base + size))
+		# Hex: bash arithmetic is signed, kernel addresses are not.
+		fi_set "$d" require-start "$(printf '0x%x' "$base")"
+		fi_set "$d" require-end "$(printf '0x%x' $((base + size)))"
 		fi_set "$d" stacktrace-depth 32
 		fi_set "$d" ignore-gfp-wait N
 		fi_set "$d" ignore-gfp-highmem N
@@ -351,7 +357,7 @@ d_faults() {
 		fi_set "$d" interval 1
 		fi_set "$d" space 0
 	done
-	fi_set /sys/kernel/debug/failslab cache-filter Y
+	fi_set /sys/kernel/debug/failslab cache-filter "$cache_filter"
 	for d in "${FI_DIRS[@]}"; do fi_set "$d" probability 30; done
 	sleep 20
 	for d in "${FI_DIRS[@]}"; do fi_set "$d" probability 0; done
