@@ -35,6 +35,7 @@
 # (s a transfer step may take, 20), PINHOLE_STRESS_INTERVAL (s between a
 # session's transfers, 40-120), PINHOLE_STRESS_RAMP (s to open all
 # sessions, 120).
+# shellcheck disable=SC2317 # functions run from traps and by name (d_*)
 set -u
 
 # One compound command: bash reads it whole before running any of it.
