@@ -34,7 +34,8 @@
 # PINHOLE_STRESS_CALM (s between disruptions, 30), PINHOLE_STRESS_XFER
 # (s a transfer step may take, 20), PINHOLE_STRESS_INTERVAL (s between a
 # session's transfers, 40-120), PINHOLE_STRESS_RAMP (s to open all
-# sessions, 120).
+# sessions, 120), PINHOLE_STRESS_ONLY (the disruptions to run, by the names
+# above, e.g. "reload delete"; default all).
 # shellcheck disable=SC2317 # functions run from traps and by name (d_*)
 set -u
 
@@ -457,6 +458,13 @@ note "$(tail -n 1 "$E2E_WORK/load.status")"
 
 DISRUPTIONS=(d_sysctl d_flush d_delete d_reload d_expect_full d_netns)
 [ ${#FI_DIRS[@]} -gt 0 ] && DISRUPTIONS+=(d_faults)
+if [ -n "${PINHOLE_STRESS_ONLY:-}" ]; then
+	DISRUPTIONS=()
+	for d in $PINHOLE_STRESS_ONLY; do
+		declare -F "d_${d//-/_}" >/dev/null || die "PINHOLE_STRESS_ONLY: no disruption $d"
+		DISRUPTIONS+=("d_${d//-/_}")
+	done
+fi
 for ((r = 1; r <= ROUNDS; r++)); do
 	for d in "${DISRUPTIONS[@]}"; do
 		sleep "$CALM"
