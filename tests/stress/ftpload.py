@@ -19,6 +19,7 @@ every session and prints a JSON summary on stdout.
 """
 import argparse
 import asyncio
+import collections
 import json
 import os
 import random
@@ -50,6 +51,7 @@ class Load:
         self.lost = 0
         self.connects = 0
         self.expected = payload(args.size)
+        self.errors = collections.Counter()   # failed transfers by error
         self.log = open(args.log, "a", buffering=1)
 
     def event(self, **kw):
@@ -222,6 +224,7 @@ class Session:
             self.L.ok += 1
         else:
             self.L.failed += 1
+            self.L.errors[err[:48]] += 1
         self.L.event(kind="xfer", t0=round(t0, 3), t1=round(time.time(), 3),
                      ok=ok, err=err, **self.info())
         return ok
@@ -263,9 +266,11 @@ class Session:
 async def status(load):
     with open(load.a.status, "w", buffering=1) as f:
         while not load.stop:
-            f.write("t=%d connected=%d holding=%d ok=%d failed=%d\n" % (
+            top = "; ".join("%dx %s" % (n, e) for e, n in
+                            load.errors.most_common(2))
+            f.write("t=%d connected=%d holding=%d ok=%d failed=%d%s\n" % (
                 time.time() - load.t_start, load.connected, load.holding,
-                load.ok, load.failed))
+                load.ok, load.failed, " errors: " + top if top else ""))
             await asyncio.sleep(2)
 
 
