@@ -3,6 +3,10 @@
 # make            build module/nf_pinhole_ftp.ko and userspace/pinholectl
 # make demo       the main job, in a QEMU guest (see README.md)
 # make check      every test: build checks, unit, fuzz, KUnit, e2e in a guest
+# make debug-kernel  build (once, cached) the KASAN/lockdep/kmemleak kernel
+# make check-debug   the e2e suites on that kernel, with a kmemleak check
+# make stress        1000+ FTP sessions under churn and fault injection
+#                    (STRESS_KVER=V: on the Debian kernel V instead)
 #
 # KDIR selects the kernel to build for: by default the running kernel's
 # build tree. make demo and make check build against the Debian kernel the
@@ -20,7 +24,8 @@ export PINHOLE_VERSION
 GUEST_KVER = $(shell scripts/kver.sh)
 GUEST_KDIR = /usr/src/linux-headers-$(GUEST_KVER)
 
-.PHONY: all module userspace sparse deps check demo bench fuzz install clean
+.PHONY: all module userspace sparse deps check demo bench fuzz install clean \
+	debug-kernel check-debug stress
 
 all: module userspace
 
@@ -52,6 +57,17 @@ bench: deps
 
 fuzz:
 	$(MAKE) -C tests/fuzz fuzz
+
+# Not part of make check: a cold debug kernel build alone takes long.
+debug-kernel: deps
+	scripts/debug-kernel.sh build
+
+check-debug: deps
+	scripts/check-debug.sh
+
+STRESS_KVER ?=
+stress: deps
+	STRESS_KVER=$(STRESS_KVER) scripts/stress.sh
 
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra \

@@ -4,11 +4,11 @@
 # guest-run.sh [OPTIONS] -- CMD [ARGS...]
 #
 # Run CMD as root inside a throw-away QEMU (TCG) guest booting the kernel
-# named by scripts/kver.sh, with the host's / mounted read-only over 9p and
-# tmpfs on /tmp /run /var/tmp /var/log /root. CMD runs in the guest in the
-# same working directory path as here (below one of those tmpfs
-# directories, it is shared read-only on its own and mounted back over the
-# tmpfs). CMD's stdin is /dev/null. The guest has no network device at all.
+# named by scripts/kver.sh (or the debug kernel, see --kernel), with the
+# host's / mounted read-only over 9p and tmpfs on /tmp /run /var/tmp
+# /var/log /root. CMD runs in the guest in the same working directory path
+# as here (below one of those tmpfs directories, it is shared read-only on
+# its own and mounted back over the tmpfs). CMD's stdin is /dev/null. The guest has no network device at all.
 #
 # CMD's stdout and stderr reach this script's stdout and stderr through
 # virtio serial ports; the kernel console goes to the --log file only.
@@ -24,11 +24,26 @@
 #                      when the guest leaves it empty)
 #   --env NAME=VALUE   set a variable for CMD (repeatable). Variables named
 #                      PINHOLE_* are passed through from this environment.
+#   --kernel stock|debug  stock (the default): the Debian kernel named by
+#                      PINHOLE_GUEST_KVER or else scripts/kver.sh; debug:
+#                      the kernel of scripts/debug-kernel.sh (built
+#                      beforehand: make debug-kernel). Default: the
+#                      environment's PINHOLE_KERNEL, else stock. The debug
+#                      kernel runs with panic_on_warn=1 and 2048 MB unless
+#                      --mem says otherwise; its modules appear in the guest
+#                      at /lib/modules/<release> (a tmpfs over /lib/modules
+#                      with the cached modules mounted on it); debugfs is
+#                      mounted; CMD runs under scripts/guest/debug-check.sh,
+#                      which clears kmemleak before CMD and fails the run when
+#                      a leak it finds afterwards involves netfilter or an
+#                      unloaded module (PASS:/FAIL: kmemleak/... lines).
 #
 # Exit status: CMD's own; 124 on timeout; 123 when CMD succeeded but the
 # kernel log shows BUG:, WARNING:, Oops, general protection fault, Kernel
-# panic, KASAN or UBSAN (each offending line is printed); 125 when the guest
-# could not run CMD at all (see the log); 2 on bad usage.
+# panic, KASAN, UBSAN, a lockdep or RCU splat, list corruption or a debug
+# objects report (each offending line is printed, then the first report
+# with its context); 125 when the guest could not run CMD at all (see the
+# log); 2 on bad usage.
 set -euo pipefail
 
 # One compound command: bash reads it whole before running any of it, so
@@ -40,7 +55,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/pinhole
 
 timeout=600
-mem=1024
+mem=
+kernel_kind=${PINHOLE_KERNEL:-stock}
 logfile=
 results=
 envs=()
@@ -59,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--log) [ $# -ge 2 ] || usage; logfile=$2; shift 2 ;;
 	--results) [ $# -ge 2 ] || usage; results=$2; shift 2 ;;
 	--env) [ $# -ge 2 ] || usage; envs+=("$2"); shift 2 ;;
+	--kernel) [ $# -ge 2 ] || usage; kernel_kind=$2; shift 2 ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
 	*) bad_usage "unknown option '$1' (CMD goes after --)" ;;
@@ -66,6 +83,11 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || usage
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout wants whole seconds, got '$timeout'"
+case $kernel_kind in
+stock) : "${mem:=1024}" ;;
+debug) : "${mem:=2048}" ;;
+*) bad_usage "--kernel wants stock or debug, got '$kernel_kind'" ;;
+esac
 [[ $mem =~ ^[1-9][0-9]*$ ]] || bad_usage "--mem wants megabytes, got '$mem'"
 for e in "${envs[@]+"${envs[@]}"}"; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || bad_usage "--env wants NAME=VALUE, got '$e'"
@@ -85,12 +107,26 @@ under_guest_tmpfs() {
 cwd=$(pwd -P)
 workdir_share=()
 
-kver=$("$here/kver.sh") || exit 125
-kernel=/boot/vmlinuz-$kver
+moddir=
+if [ "$kernel_kind" = debug ]; then
+	# virtio, 9p and the serial ports are built in: no modules in the
+	# initramfs; the kernel's own modules come over a share of their own.
+	dk=$("$here/debug-kernel.sh" locate) || exit 125
+	kver=$("$here/debug-kernel.sh" release) || exit 125
+	kernel=$("$here/debug-kernel.sh" image) || exit 125
+	moddir=$("$here/debug-kernel.sh" modules)/lib/modules/$kver
+	[ -d "$moddir" ] || die "no modules directory $moddir in $dk"
+	initrd=$("$here/guest/mkinitramfs.sh" --no-modules "$kver") ||
+		die "cannot build the initramfs"
+else
+	# PINHOLE_GUEST_KVER pins a Debian kernel (make stress STRESS_KVER=).
+	kver=${PINHOLE_GUEST_KVER:-$("$here/kver.sh")} || exit 125
+	kernel=/boot/vmlinuz-$kver
+	initrd=$("$here/guest/mkinitramfs.sh" "$kver") || die "cannot build the initramfs"
+fi
 [ -r "$kernel" ] || die "cannot read $kernel"
 command -v qemu-system-x86_64 >/dev/null ||
 	die "qemu-system-x86_64 not found (scripts/install-deps.sh)"
-initrd=$("$here/guest/mkinitramfs.sh" "$kver") || die "cannot build the initramfs"
 
 mkdir -p "$cache/run" "$cache/logs" "$cache/results"
 tmp=$(mktemp -d "$cache/run/guest.XXXXXX")
@@ -136,7 +172,7 @@ if [ -z "$results" ]; then
 fi
 mkdir -p "$results" || die "cannot create the results directory $results"
 results=$(cd "$results" && pwd -P)
-qemu_paths=("$results" "$ctl" "$logfile" "$initrd")
+qemu_paths=("$results" "$ctl" "$logfile" "$initrd" ${moddir:+"$moddir"})
 under_guest_tmpfs "$cwd" && qemu_paths+=("$cwd")
 for p in "${qemu_paths[@]}"; do
 	case $p in
@@ -168,8 +204,17 @@ virtfs() { # TAG PATH [readonly]
 	echo "-device virtio-9p-pci,fsdev=$1,mount_tag=$1"
 }
 
+if [ "$kernel_kind" = debug ]; then
+	set -- "$here/guest/debug-check.sh" "$@"
+fi
 write_cmd "$@" > "$ctl/cmd.sh"
 echo "$results" > "$ctl/results_path"
+modules_share=()
+if [ -n "$moddir" ]; then
+	echo "$kver" > "$ctl/modules_release"
+	# shellcheck disable=SC2207 # virtfs prints option words on purpose
+	modules_share=($(virtfs pinholemods "$moddir" readonly))
+fi
 if under_guest_tmpfs "$cwd"; then
 	echo "$cwd" > "$ctl/workdir_path"
 	# shellcheck disable=SC2207 # virtfs prints option words on purpose
@@ -190,6 +235,9 @@ cat_pids+=" $!"
 # ring buffer comes back as the guest's dmesg.
 append="console=ttyS0 loglevel=5 panic=-1 oops=panic rdinit=/init"
 append+=" mitigations=off tsc=reliable"
+# A WARN (lockdep, RCU, debug objects, KASAN and UBSAN reports count as
+# one) stops the debug kernel at once, with the report on the console.
+[ "$kernel_kind" = debug ] && append+=" panic_on_warn=1"
 
 # shellcheck disable=SC2046 # virtfs prints option words on purpose
 timeout -k 5 "$timeout" qemu-system-x86_64 \
@@ -202,6 +250,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
 	$(virtfs pinholectl "$ctl") \
 	$(virtfs pinholeres "$results") \
 	${workdir_share[@]+"${workdir_share[@]}"} \
+	${modules_share[@]+"${modules_share[@]}"} \
 	-device virtio-serial-pci \
 	-chardev "file,id=out,path=$tmp/stdout" \
 	-device virtserialport,chardev=out,name=pinhole.stdout \
@@ -233,13 +282,25 @@ if [ -s "$ctl/dmesg" ]; then
 	cat "$ctl/dmesg" > "$logfile.dmesg"
 fi
 bad='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN|UBSAN'
+bad+='|possible recursive locking|inconsistent lock state|suspicious RCU usage'
+bad+='|possible circular locking|bad unlock balance|held when returning'
+bad+='|list_(add|del) corruption|list corruption|ODEBUG:|kernel BUG'
+bad+='|refcount_t:|Unable to handle'
 trouble=0
 for f in "$logfile" "$logfile.dmesg"; do
 	[ -s "$f" ] || continue
+	first=
 	while IFS= read -r line; do
 		echo "$prog: kernel problem: $f:$line" >&2
+		[ -n "$first" ] || first=${line%%:*}
 		trouble=1
-	done < <(tr -d '\r' < "$f" | grep -naE "$bad" || true)
+	done < <(tr -d '\r' < "$f" | grep -naE "$bad" | head -n 50 || true)
+	# The first report whole: a few lines before it, its trace after it.
+	if [ -n "$first" ]; then
+		echo "$prog: first report in $f:" >&2
+		tr -d '\r' < "$f" | sed -n "$((first > 5 ? first - 5 : 1)),$((first + 60))p" |
+			sed 's/^/    /' >&2
+	fi
 done
 if [ "$trouble" -eq 1 ] && [ "$rc" -eq 0 ]; then
 	rc=123

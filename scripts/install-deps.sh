@@ -21,6 +21,8 @@ PKGS=(
 	linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils python3
 	# fuzzing
 	clang
+	# debug kernel (scripts/debug-kernel.sh) and make stress
+	linux-source-6.12 pahole
 )
 
 missing=()

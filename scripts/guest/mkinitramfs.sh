@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mkinitramfs.sh KVER: print the path of a cached busybox-static initramfs
-# for the test guest running kernel KVER, building it first when it is
-# missing or when one of its inputs changed (this script, scripts/guest/init,
-# the busybox binary, the kernel modules it packs). The cache lives in
+# mkinitramfs.sh [--no-modules] KVER: print the path of a cached
+# busybox-static initramfs for the test guest running kernel KVER, building
+# it first when it is missing or when one of its inputs changed (this
+# script, scripts/guest/init, the busybox binary, the kernel modules it
+# packs). The cache lives in
 # ${XDG_CACHE_HOME:-$HOME/.cache}/pinhole/, never in the source tree; builds
-# are atomic, so concurrent callers are safe.
+# are atomic, so concurrent callers are safe. --no-modules packs no module
+# at all, for a kernel with virtio, 9p and virtio_console built in (the
+# debug kernel of scripts/debug-kernel.sh); KVER then only names the image.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,14 +17,20 @@ prog=mkinitramfs.sh
 
 die() { echo "$prog: $*" >&2; exit 1; }
 
-[ $# -eq 1 ] || die "usage: $prog KVER"
+with_modules=1
+if [ "${1:-}" = --no-modules ]; then
+	with_modules=0
+	shift
+fi
+[ $# -eq 1 ] || die "usage: $prog [--no-modules] KVER"
 kver=$1
 moddir=/lib/modules/$kver
 busybox=${PINHOLE_BUSYBOX:-/bin/busybox}
 init=$here/init
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/pinhole
 
-[ -d "$moddir" ] || die "$moddir missing (linux-image for $kver installed?)"
+[ "$with_modules" = 0 ] || [ -d "$moddir" ] ||
+	die "$moddir missing (linux-image for $kver installed?)"
 [ -x "$busybox" ] || die "$busybox missing (apt-get install busybox-static)"
 file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
 	ldd "$busybox" 2>&1 | grep -q 'not a dynamic' ||
@@ -40,13 +49,16 @@ module_paths() {
 			die "modprobe --show-depends $m failed for $kver"
 	done | awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++'
 }
-mapfile -t mods < <(module_paths)
-[ ${#mods[@]} -gt 0 ] || die "no modules found for $kver"
+mods=()
+if [ "$with_modules" = 1 ]; then
+	mapfile -t mods < <(module_paths)
+	[ ${#mods[@]} -gt 0 ] || die "no modules found for $kver"
+fi
 
 key=$({
 	echo "$kver"
 	sha256sum "$0" "$init" "$busybox"
-	for m in "${mods[@]}"; do sha256sum "$m"; done
+	for m in "${mods[@]+"${mods[@]}"}"; do sha256sum "$m"; done
 } | sha256sum | cut -c1-16)
 out=$cache/initramfs-$kver-$key.cpio.gz
 
@@ -63,7 +75,8 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,newroot,modules}
 cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$init" "$root/init"
 
-for m in "${mods[@]}"; do
+: > "$root/modules/order"
+for m in "${mods[@]+"${mods[@]}"}"; do
 	base=${m##*/}
 	case $base in
 	*.ko.xz) xz -dc "$m" > "$root/modules/${base%.xz}"; base=${base%.xz} ;;

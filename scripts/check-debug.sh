@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-debug.sh [SUITE...]: pinhole's end-to-end suites on the debug
+# kernel (make check-debug). Builds the kernel when the cache lacks it
+# (scripts/debug-kernel.sh), builds nf_pinhole_ftp.ko against that
+# kernel's own tree into .debug-build/module/ (W=1; the ordinary module/
+# build is left alone), boots the kernel once to prove that it runs and
+# loads the module, then runs SUITE... (default: every e2e suite and
+# pinholectl-e2e) through tests/run.sh with PINHOLE_KERNEL=debug, so that
+# each guest boot also fails on a KASAN, lockdep, RCU, UBSAN, list or
+# debug-objects report and ends with a kmemleak check
+# (scripts/guest/debug-check.sh).
+#
+# Environment: PINHOLE_TIMEOUT_SCALE (default 4) multiplies each suite's
+# guest timeout (KASAN and lockdep under TCG are slow); PINHOLE_LOGDIR as
+# for tests/run.sh.
+# Output: the PASS:/FAIL: protocol, ending with `N passed, N failed`.
+# Exit status: 0 when everything passed, 1 otherwise.
+set -uo pipefail
+
+# One compound command: bash reads it whole before running any of it.
+{
+
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+start=$SECONDS
+export PINHOLE_KERNEL=debug
+export PINHOLE_TIMEOUT_SCALE=${PINHOLE_TIMEOUT_SCALE:-4}
+
+SUITES=(e2e-basic e2e-clients e2e-hosts e2e-split e2e-resync e2e-reuse
+	e2e-policy e2e-nat pinholectl-e2e)
+[ $# -gt 0 ] && SUITES=("$@")
+
+passed=0
+failed=0
+pass() { echo "PASS: debug/$1"; passed=$((passed + 1)); }
+fail() { echo "FAIL: debug/$1: ${*:2}"; failed=$((failed + 1)); }
+finish() {
+	echo "check-debug: $((SECONDS - start)) s"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+# The kernel (cached after the first, long build).
+if ! kdir=$(scripts/debug-kernel.sh kdir 2>/dev/null); then
+	echo "check-debug: building the debug kernel (first time only; see README)"
+	scripts/debug-kernel.sh build >/dev/null || { fail kernel "scripts/debug-kernel.sh failed"; finish; }
+	kdir=$(scripts/debug-kernel.sh kdir)
+fi
+kver=$(scripts/debug-kernel.sh release)
+pass "kernel ($kver, built in $(cat "$(scripts/debug-kernel.sh locate)/build-seconds") s)"
+
+# The module, against that tree, out of module/ (scripts/build-module.sh).
+mdir=$ROOT/.debug-build/module
+if ko=$(scripts/build-module.sh "$kdir" "$mdir"); then
+	pass module-build
+else
+	fail module-build "building against $kdir (log above)"
+	finish
+fi
+export PINHOLE_KO=$ko
+
+if ! make -s userspace > "$mdir/userspace.log" 2>&1; then
+	cat "$mdir/userspace.log"
+	fail userspace-build "make userspace"
+fi
+
+# One boot: the kernel runs, its modules load from /lib/modules/$kver,
+# ours loads beside the stock helper's dependencies and unloads.
+boot_cmd='set -e
+[ "$(uname -r)" = "$PINHOLE_KVER" ]
+grep -q "panic_on_warn=1" /proc/cmdline
+modprobe nf_conntrack_ftp
+rmmod nf_conntrack_ftp
+for d in $(modinfo -F depends "$PINHOLE_KO" | tr , " "); do modprobe "$d"; done
+insmod "$PINHOLE_KO"
+grep -q "^nf_pinhole_ftp " /proc/modules
+rmmod nf_pinhole_ftp'
+if out=$(scripts/guest-run.sh --timeout 600 --env PINHOLE_DEBUG_LABEL=boot -- bash -c "$boot_cmd" 2>&1); then
+	pass boot
+	echo "$out" | grep -E '^(PASS|FAIL): ' | sed 's/^/    /'
+else
+	echo "$out"
+	fail boot "the debug kernel could not run the module load/unload (output above)"
+	finish
+fi
+
+tests/run.sh "${SUITES[@]}" | tee "$mdir/run.log"
+p=$(grep -c '^PASS: ' "$mdir/run.log")
+f=$(grep -c '^FAIL: ' "$mdir/run.log")
+passed=$((passed + p))
+failed=$((failed + f))
+finish
+}
