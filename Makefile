@@ -30,13 +30,16 @@ VERSION := $(shell cat $(CURDIR)/VERSION 2>/dev/null)
 MODULE_DEST = $(DESTDIR)/lib/modules/$(KVER)/extra/module
 
 # Kbuild signs modules at modules_install when the kernel was configured
-# with CONFIG_MODULE_SIG_ALL, as Debian's is. Distribution headers do not
-# carry the distribution's private key: signing would only print SSL
-# errors. Sign only when the key the kernel's configuration names is there
-# (a self-built kernel); DKMS signs with its own MOK key instead.
-sig-key = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' \
-	$(KDIR)/include/config/auto.conf 2>/dev/null)
-sig-off = $(if $(sig-key),$(if $(wildcard $(KDIR)/$(sig-key) $(sig-key)),,CONFIG_MODULE_SIG_ALL=))
+# with CONFIG_MODULE_SIG_ALL, as Debian's is. Distribution headers carry
+# neither the distribution's private key nor System.map: kbuild would only
+# print SSL errors and a depmod warning. So `make install` copies the
+# module itself, and hands over to kbuild's modules_install (which signs)
+# only when the key the kernel's configuration names is there (a
+# self-built kernel). DKMS signs with its own MOK key (README.md).
+kconf = $(KDIR)/include/config/auto.conf
+sig-key = $(shell grep -qx 'CONFIG_MODULE_SIG_ALL=y' $(kconf) 2>/dev/null && \
+	sed -n 's/^CONFIG_MODULE_SIG_KEY="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' $(kconf))
+sig-key-file = $(if $(sig-key),$(firstword $(wildcard $(sig-key) $(KDIR)/$(sig-key))))
 
 # What DKMS builds from: /usr/src/pinhole-$(VERSION)/.
 DKMS_SRC = Makefile Kbuild VERSION $(wildcard module/*.[ch]) module/Kbuild
@@ -84,11 +87,15 @@ bench: deps
 fuzz:
 	$(MAKE) -C tests/fuzz fuzz
 
-# depmod runs here, not in kbuild: the headers have no System.map, and a
-# DESTDIR is no module tree of a running system.
 install: all
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra \
-		INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true $(sig-off) modules_install
+	@if [ -n "$(sig-key-file)" ]; then \
+		echo "signing with $(sig-key-file)"; \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra \
+			INSTALL_MOD_PATH=$(DESTDIR) modules_install; \
+	else \
+		install -D -m 0644 module/nf_pinhole_ftp.ko \
+			$(MODULE_DEST)/nf_pinhole_ftp.ko; \
+	fi
 	install -D -m 0644 module/nf_pinhole_ftp.8 \
 		$(DESTDIR)$(MANDIR)/man8/nf_pinhole_ftp.8
 	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) \

@@ -1,20 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# packaging/mkdeb.sh OUTDIR: build the Debian packages pinhole-dkms and
+# packaging/mkdeb.sh OUTDIR [VERSION]: build the Debian packages pinhole-dkms and
 # pinholectl (`make deb`) with Debian's own tools (dpkg-buildpackage,
 # debhelper, dh-dkms) from a copy of this tree in OUTDIR/pinhole-VERSION,
 # leaving OUTDIR/pinhole-dkms_VERSION_all.deb and
 # OUTDIR/pinholectl_VERSION_ARCH.deb. The version is the VERSION file's;
 # when debian/changelog's newest entry is another version (a tree whose
 # VERSION was bumped), the copy gets an entry for it, so that package,
-# DKMS and MODULE_VERSION always agree. Set LINTIAN=1 to run lintian.
+# DKMS and MODULE_VERSION always agree. VERSION, when given, replaces the
+# VERSION file's in the copy (tests/e2e/t_package.sh upgrades to a bumped
+# version that way). Set LINTIAN=1 to run lintian.
 set -euo pipefail
 
 prog=mkdeb.sh
 die() { echo "$prog: $*" >&2; exit 1; }
 
-[ $# -eq 1 ] || { echo "usage: $prog OUTDIR" >&2; exit 2; }
+[ $# -eq 1 ] || [ $# -eq 2 ] || { echo "usage: $prog OUTDIR [VERSION]" >&2; exit 2; }
 cd "$(dirname "$0")/.."
 top=$PWD
 mkdir -p "$1"
@@ -24,7 +26,7 @@ for t in dpkg-buildpackage dh dh_dkms; do
 	command -v "$t" >/dev/null ||
 		die "$t not found (scripts/install-deps.sh installs debhelper, dh-dkms, dpkg-dev)"
 done
-version=$(tr -d '[:space:]' < VERSION) || die "no VERSION file"
+version=${2:-$(tr -d '[:space:]' < VERSION)} || die "no VERSION file"
 [[ $version =~ ^[0-9][A-Za-z0-9.+~]*$ ]] ||
 	die "VERSION '$version' is not a Debian native version"
 
@@ -42,6 +44,7 @@ else
 		-type f -print0
 fi | { [ -n "$excl" ] && grep -zv "^\(\./\)\?$excl/" || cat; } |
 	tar -C "$top" --null -T - -cf - | tar -C "$src" -xf -
+echo "$version" > "$src/VERSION"
 
 changelog_version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
 if [ "$changelog_version" != "$version" ]; then
