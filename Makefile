@@ -14,6 +14,10 @@
 # guest boots, whatever this machine runs.
 
 KVER ?= $(shell uname -r)
+# kbuild's extra warnings, on for developers; DKMS builds pass W= (each
+# warning option is probed with a compiler run, which costs a slow machine
+# more than the build itself).
+W ?= 1
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -57,7 +61,7 @@ module:
 	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR):" \
 		"install linux-headers-$(KVER) or pass KDIR=/path/to/build" >&2; \
 		exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=$(W) modules
 
 # The module's objects only (DKMS's CLEAN: the rest of the tree is not in
 # /usr/src/pinhole-$(VERSION)).

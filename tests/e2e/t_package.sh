@@ -67,12 +67,19 @@ inR() {
 		HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive "$@"
 }
 
-# step NAME CMD...: run CMD, its output in $E2E_WORK/NAME.log; on failure
-# show the end of it.
+# step NAME CMD...: run CMD, its output in $E2E_WORK/NAME.log (with
+# PINHOLE_PKG_TRACE=1 also, as it happens, in $PINHOLE_RESULTS); on
+# failure show the end of it.
 step() {
-	local name=$1 rc=0
+	local name=$1 rc=0 t0=$SECONDS log=$E2E_WORK/$1.log
 	shift
-	"$@" > "$E2E_WORK/$name.log" 2>&1 || rc=$?
+	if [ "${PINHOLE_PKG_TRACE:-0}" = 1 ] && [ -d "${PINHOLE_RESULTS:-}" ]; then
+		"$@" 2>&1 | tee "$log" > "$PINHOLE_RESULTS/package-$name.log"
+		rc=${PIPESTATUS[0]}
+	else
+		"$@" > "$log" 2>&1 || rc=$?
+	fi
+	e2e_log "step $name: exit $rc after $((SECONDS - t0)) s"
 	if [ "$rc" -ne 0 ]; then
 		echo "# $name: exit $rc; end of its output:"
 		tail -n 25 "$E2E_WORK/$name.log" | sed 's/^/#   /'
@@ -120,6 +127,14 @@ overlay_setup() {
 	chmod 0755 "$OV/modprobe"
 	echo "/newroot$OV/modprobe" > /proc/sys/kernel/modprobe
 }
+
+# Tracing (a debugging aid): what runs, every 20 s.
+if [ "${PINHOLE_PKG_TRACE:-0}" = 1 ] && [ -d "${PINHOLE_RESULTS:-}" ]; then
+	while sleep 20; do
+		{ echo "== $SECONDS s"; ps -eo etime,args --sort=start_time | tail -n 6; } \
+			>> "$PINHOLE_RESULTS/package-ps.log" 2>&1
+	done &
+fi
 
 if ! step overlay overlay_setup; then
 	die "cannot set up the overlay system"
