@@ -85,7 +85,7 @@ suite_package() {
 	package_lintian "$dir/a/pinhole_${ver}_$(dpkg-architecture -qDEB_HOST_ARCH).changes"
 	package_firewalld "$dir/a/pinhole-dkms_${ver}_all.deb"
 	package_install_symmetry
-	scripts/guest-run.sh --timeout 2400 --env PINHOLE_PKG_DIR="$dir" \
+	scripts/guest-run.sh --timeout 3000 --env PINHOLE_PKG_DIR="$dir" \
 		--env PINHOLE_PKG_VERSIONS="$ver $bumped" -- tests/e2e/t_package.sh
 }
 

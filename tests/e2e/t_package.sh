@@ -118,7 +118,7 @@ overlay_setup() {
 	: > "$OV/mods/kernel/drivers/net/veth.ko"
 	mount --bind "/lib/modules/$KV/kernel/drivers/net/veth.ko" \
 		"$OV/mods/kernel/drivers/net/veth.ko"
-	mount --bind "$OV/mods/kernel" "$R/lib/modules/$KV/kernel"
+	mount --rbind "$OV/mods/kernel" "$R/lib/modules/$KV/kernel"
 	rm -f "$R/var/lib/man-db/auto-update"
 	# The kernel runs its module requests in the initramfs's root, where
 	# this chroot is /newroot (scripts/guest/init).
