@@ -250,7 +250,7 @@ if step upgrade inR dpkg -i "$(inroot "$B_DKMS")" "$(inroot "$B_CTL")"; then
 		why+=" modprobe.d/pinhole.conf changed;"
 	[ -n "$ko" ] && [ "$(modinfo -F version "$ko")" = "$V2" ] ||
 		why+=" module is not version $V2 (${ko:-none});"
-	! grep -q "pinhole/$V1" <<< "$st" || why+=" $V1 still known to dkms;"
+	! grep -q "pinhole/$V1," <<< "$st" || why+=" $V1 still known to dkms;"
 	[ "$(inR pinholectl --version 2>/dev/null | head -n 1 | grep -c "$V2")" = 1 ] ||
 		e2e_log "pinholectl --version: $(inR pinholectl --version 2>&1 | head -n 2 | tr '\n' ' ')"
 	# reload: the new module, with the administrator's options line
