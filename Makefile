@@ -7,25 +7,62 @@
 # make check-debug   the e2e suites on that kernel, with a kmemleak check
 # make stress        1000+ FTP sessions under churn and fault injection
 #                    (STRESS_KVER=V: on the Debian kernel V instead)
+# make deb        Debian packages pinhole-dkms and pinholectl in build/deb/
+# make install    the module (for KVER), pinholectl, man pages, completion;
+#                 make uninstall removes exactly that (DESTDIR, PREFIX)
+# make install-boot   boot-time files (modprobe.d, sysctl.d, nftables,
+#                 firewalld, nftables.service drop-in); uninstall-boot
 #
 # KDIR selects the kernel to build for: by default the running kernel's
 # build tree. make demo and make check build against the Debian kernel the
 # guest boots, whatever this machine runs.
 
 KVER ?= $(shell uname -r)
+# kbuild's extra warnings, on for developers; DKMS builds pass W= (each
+# warning option is probed with a compiler run, which costs a slow machine
+# more than the build itself).
+W ?= 1
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 DESTDIR ?=
 # One version for the tool (and the module): the top-level VERSION file.
 PINHOLE_VERSION ?= $(shell cat $(CURDIR)/VERSION)
 export PINHOLE_VERSION
+SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/pinhole
+FIREWALLDDIR ?= $(PREFIX)/lib/firewalld
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DEBDIR ?= $(CURDIR)/build/deb
+VERSION := $(shell cat $(CURDIR)/VERSION 2>/dev/null)
+
+# Where `make install` puts the module (kbuild's INSTALL_MOD_DIR, plus the
+# module/ subdirectory of this tree).
+MODULE_DEST = $(DESTDIR)/lib/modules/$(KVER)/extra/module
+
+# Kbuild signs modules at modules_install when the kernel was configured
+# with CONFIG_MODULE_SIG_ALL, as Debian's is. Distribution headers carry
+# neither the distribution's private key nor System.map: kbuild would only
+# print SSL errors and a depmod warning. So `make install` copies the
+# module itself, and hands over to kbuild's modules_install (which signs)
+# only when the key the kernel's configuration names is there (a
+# self-built kernel). DKMS signs with its own MOK key (README.md).
+kconf = $(KDIR)/include/config/auto.conf
+sig-key = $(shell grep -qx 'CONFIG_MODULE_SIG_ALL=y' $(kconf) 2>/dev/null && \
+	sed -n 's/^CONFIG_MODULE_SIG_KEY="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' $(kconf))
+sig-key-file = $(if $(sig-key),$(firstword $(wildcard $(sig-key) $(KDIR)/$(sig-key))))
+
+# What DKMS builds from: /usr/src/pinhole-$(VERSION)/.
+DKMS_SRC = Makefile Kbuild VERSION $(wildcard module/*.[ch]) module/Kbuild
 
 # The kernel the QEMU guest boots; only needed by demo and check.
 GUEST_KVER = $(shell scripts/kver.sh)
 GUEST_KDIR = /usr/src/linux-headers-$(GUEST_KVER)
 
-.PHONY: all module userspace sparse deps check demo bench fuzz install clean \
-	debug-kernel check-debug stress
+.PHONY: all module clean-module userspace sparse deps check demo bench fuzz \
+	install uninstall install-boot uninstall-boot install-dkms-src \
+	uninstall-dkms-src deb clean debug-kernel check-debug stress \
+	check-package
 
 all: module userspace
 
@@ -33,7 +70,12 @@ module:
 	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR):" \
 		"install linux-headers-$(KVER) or pass KDIR=/path/to/build" >&2; \
 		exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=$(W) modules
+
+# The module's objects only (DKMS's CLEAN: the rest of the tree is not in
+# /usr/src/pinhole-$(VERSION)).
+clean-module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
 # Sparse over every source file, warnings are errors.
 sparse:
@@ -65,19 +107,82 @@ debug-kernel: deps
 check-debug: deps
 	scripts/check-debug.sh
 
+# The Debian packages installed, upgraded, booted and purged in the guest;
+# not yet part of `make check` (three DKMS builds under TCG).
+check-package: deps
+	tests/run.sh e2e-package
+
 STRESS_KVER ?=
 stress: deps
 	STRESS_KVER=$(STRESS_KVER) scripts/stress.sh
 
 install: all
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra \
-		INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	@if [ -n "$(sig-key-file)" ]; then \
+		echo "signing with $(sig-key-file)"; \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra \
+			INSTALL_MOD_PATH=$(DESTDIR) modules_install; \
+	else \
+		install -D -m 0644 module/nf_pinhole_ftp.ko \
+			$(MODULE_DEST)/nf_pinhole_ftp.ko; \
+	fi
 	install -D -m 0644 module/nf_pinhole_ftp.8 \
-		$(DESTDIR)$(PREFIX)/share/man/man8/nf_pinhole_ftp.8
-	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+		$(DESTDIR)$(MANDIR)/man8/nf_pinhole_ftp.8
+	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) \
+		MANDIR=$(MANDIR)
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+uninstall:
+	rm -f $(MODULE_DEST)/nf_pinhole_ftp.ko $(MODULE_DEST)/nf_pinhole_ftp.ko.xz
+	-rmdir $(MODULE_DEST) $(DESTDIR)/lib/modules/$(KVER)/extra 2>/dev/null
+	rm -f $(DESTDIR)$(MANDIR)/man8/nf_pinhole_ftp.8
+	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) \
+		MANDIR=$(MANDIR)
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+# Boot-time files (README.md, "Installing on a firewall host"). The
+# nftables.service drop-in and the helper snippet name /etc/pinhole/.
+BOOT_FILES = \
+	packaging/modprobe.d/pinhole.conf:$(SYSCONFDIR)/modprobe.d/pinhole.conf \
+	packaging/modules-load.d/pinhole.conf:$(SYSCONFDIR)/modules-load.d/pinhole.conf \
+	packaging/sysctl.d/60-pinhole-ftp.conf:$(SYSCONFDIR)/sysctl.d/60-pinhole-ftp.conf \
+	packaging/nftables/helper.nft:$(SYSCONFDIR)/pinhole/nftables-helper.nft \
+	packaging/nftables/nftables.conf:$(DOCDIR)/examples/nftables.conf \
+	packaging/systemd/nftables-pinhole.conf:$(SYSTEMDDIR)/nftables.service.d/pinhole-dkms.conf \
+	packaging/firewalld/helpers/pinhole-ftp.xml:$(FIREWALLDDIR)/helpers/pinhole-ftp.xml \
+	packaging/firewalld/services/ftp-pinhole.xml:$(FIREWALLDDIR)/services/ftp-pinhole.xml
+
+install-boot:
+	@set -e; for f in $(BOOT_FILES); do \
+		echo "install $${f%%:*} $(DESTDIR)$${f#*:}"; \
+		install -D -m 0644 $${f%%:*} $(DESTDIR)$${f#*:}; \
+	done
+
+uninstall-boot:
+	@for f in $(BOOT_FILES); do \
+		echo "rm -f $(DESTDIR)$${f#*:}"; rm -f $(DESTDIR)$${f#*:}; \
+	done
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/pinhole $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSTEMDDIR)/nftables.service.d 2>/dev/null
+
+# The module's source as DKMS wants it (dh_dkms installs dkms.conf in
+# the Debian package; `make install-dkms-src` alone installs it too).
+install-dkms-src:
+	@test -n "$(VERSION)" || { echo "no VERSION file" >&2; exit 1; }
+	@set -e; d=$(DESTDIR)/usr/src/pinhole-$(VERSION); \
+	for f in $(DKMS_SRC); do install -D -m 0644 $$f $$d/$$f; done; \
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf > $$d/dkms.conf
+
+uninstall-dkms-src:
+	rm -rf $(DESTDIR)/usr/src/pinhole-$(VERSION)
+
+# Debian packages, with Debian's tools only (dpkg-buildpackage, debhelper,
+# dh-dkms), from a copy of this tree: build/deb/*.deb.
+deb:
+	packaging/mkdeb.sh $(DEBDIR)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tests/unit clean
 	-$(MAKE) -C tests/fuzz clean
+	rm -rf build

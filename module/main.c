@@ -168,3 +168,4 @@ module_exit(pinhole_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("FTP conntrack helper opening exact pinholes");
 MODULE_ALIAS("nfct-helper-" PINHOLE_HELPER_NAME);
+MODULE_VERSION(PINHOLE_VERSION);

@@ -23,6 +23,9 @@ PKGS=(
 	clang
 	# debug kernel (scripts/debug-kernel.sh) and make stress
 	linux-source-6.12 pahole
+	# Debian packages (make deb) and their test (e2e-package): DKMS,
+	# lintian, firewalld's own python modules to read our XML
+	debhelper dh-dkms dkms dpkg-dev lintian openssl python3-firewall
 )
 
 missing=()
@@ -31,15 +34,52 @@ for p in "${PKGS[@]}"; do
 		missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-	echo "install-deps: all ${#PKGS[@]} packages present"
-	exit 0
-fi
-
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+updated=
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#PKGS[@]} packages present"
+else
+	echo "install-deps: installing ${missing[*]}"
+	$SUDO apt-get update -qq
+	updated=1
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+	echo "install-deps: done"
+fi
+
+# A second kernel's headers, as .deb files in apt's cache, NOT installed:
+# tests/e2e/t_package.sh installs them in the guest's overlay to prove that
+# DKMS builds the module for a kernel that arrives later. The newest
+# linux-headers-X.Y.Z-N-amd64 of the guest kernel's series with N below
+# the guest's (its linux-kbuild dependency is met by the installed one).
+second_headers() {
+	local guest series n best="" bn=-1 p pn
+	guest=$("$(dirname "$0")/kver.sh") || return 1
+	series=${guest%%-*}
+	n=${guest#"$series"-}
+	n=${n%%-*}
+	while read -r p; do
+		pn=${p#linux-headers-"$series"-}
+		pn=${pn%-amd64}
+		[[ $pn =~ ^[0-9]+$ ]] && [ "$pn" -lt "$n" ] && [ "$pn" -gt "$bn" ] &&
+			best=$series-$pn bn=$pn
+	done < <(apt-cache pkgnames "linux-headers-$series-" |
+		grep -E "^linux-headers-$series-[0-9]+-amd64\$")
+	[ -n "$best" ] && echo "$best"
+}
+cache=/var/cache/apt/archives
+if v2=$(second_headers); then
+	if ! ls "$cache"/linux-headers-"$v2"-amd64_*.deb >/dev/null 2>&1 ||
+	   ! ls "$cache"/linux-headers-"$v2"-common_*.deb >/dev/null 2>&1; then
+		echo "install-deps: downloading linux-headers-$v2-amd64 (not installed)"
+		[ -n "$updated" ] || $SUDO apt-get update -qq
+		(cd "$cache" && $SUDO apt-get -o APT::Sandbox::User=root download -qq \
+			"linux-headers-$v2-amd64" "linux-headers-$v2-common") >/dev/null
+	fi
+else
+	echo "install-deps: no second linux-headers package in the archive" \
+		"(e2e-package will say so)" >&2
+fi
