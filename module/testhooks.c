@@ -28,6 +28,7 @@ void pinhole_test_window_wait(const char *where)
 {
 	unsigned int ms = READ_ONCE(test_window_ms);
 
-	if (ms && !strcmp(READ_ONCE(test_window), where))
+	/* sysfs_streq: `echo insert > .../test_window` stores "insert\n" */
+	if (ms && sysfs_streq(READ_ONCE(test_window), where))
 		mdelay(min(ms, 1000U));
 }

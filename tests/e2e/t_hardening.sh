@@ -137,8 +137,11 @@ hd_swap() {
 
 hd_hooks() { # WINDOW MS: the test module, that window widened
 	[ -f "$HOOKS_KO" ] || { PH_ERR="no test module at $HOOKS_KO"; return 1; }
-	hd_swap "$HOOKS_KO" && echo "$1" > "/sys/module/$PH_MOD/parameters/test_window" &&
-		echo "$2" > "/sys/module/$PH_MOD/parameters/test_window_ms"
+	hd_swap "$HOOKS_KO" &&
+		printf %s "$1" > "/sys/module/$PH_MOD/parameters/test_window" &&
+		printf %s "$2" > "/sys/module/$PH_MOD/parameters/test_window_ms" &&
+		[ "$(cat "/sys/module/$PH_MOD/parameters/test_window")" = "$1" ] ||
+		{ PH_ERR="test_window did not take '$1'"; return 1; }
 }
 
 # hd_restore: the module as run.sh loaded it, whatever is loaded now.
