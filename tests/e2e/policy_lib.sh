@@ -52,8 +52,11 @@ ph_policy() {
 
 # ------------------------------------------------------------- counters
 
+# The counters of NS (default fw), without the gauges that follow them
+# (sessions_open, pinholes_open: what is open now, not a count of events).
 ph_counters() { # [NS]
-	in_ns "${1:-$NS_FW}" cat "$PH_PROC"
+	in_ns "${1:-$NS_FW}" cat "$PH_PROC" |
+		grep -vE '^(sessions_open|pinholes_open) '
 }
 
 ph_snap() { # [NS]: remember the counters of NS (default fw)
