@@ -29,10 +29,16 @@ void pinhole_expectfn(struct nf_conn *new, struct nf_conntrack_expect *exp)
 {
 }
 
+/* Does @exp call into this module when its data connection arrives? */
+bool pinhole_expect_has_our_fn(const struct nf_conntrack_expect *exp)
+{
+	return exp->expectfn == pinhole_expectfn ||
+	       exp->expectfn == pinhole_nat_expectfn;
+}
+
 static bool pinhole_expect_is_ours(const struct nf_conntrack_expect *exp)
 {
-	return (exp->expectfn == pinhole_expectfn ||
-		exp->expectfn == pinhole_nat_expectfn) &&
+	return pinhole_expect_has_our_fn(exp) &&
 	       !(exp->flags & (NF_CT_EXPECT_PERMANENT | NF_CT_EXPECT_USERSPACE));
 }
 

@@ -496,8 +496,7 @@ static bool pinhole_expect_left_behind(struct nf_conntrack_expect *exp,
 				       void *data)
 {
 	return pinhole_helper_is_ours(rcu_access_pointer(exp->helper)) ||
-	       exp->expectfn == pinhole_expectfn ||
-	       exp->expectfn == pinhole_nat_expectfn;
+	       pinhole_expect_has_our_fn(exp);
 }
 
 /*

@@ -157,6 +157,7 @@ void pinhole_sysctl_exit(struct pinhole_net *pn);
 
 /* expect.c */
 void pinhole_expectfn(struct nf_conn *new, struct nf_conntrack_expect *exp);
+bool pinhole_expect_has_our_fn(const struct nf_conntrack_expect *exp);
 struct nf_conntrack_expect *pinhole_expect_prepare(struct nf_conn *ct,
 		enum ip_conntrack_dir dir, const union nf_inet_addr *daddr,
 		u16 port, struct pinhole_net *pn);
