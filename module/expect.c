@@ -207,6 +207,32 @@ static bool pinhole_supersede(struct nf_conn *ct,
 }
 
 /*
+ * The server answered 4xx/5xx to the PORT/EPRT whose pinhole is @ct's
+ * newest active one (an active pinhole expects the server, the source of
+ * the reply direction, and list order is newest first). Nobody will use
+ * it, and the client chose it: withdraw it now rather than at the timeout.
+ * False when it is gone already (used, evicted, flushed).
+ */
+bool pinhole_withdraw_active(struct nf_conn *ct)
+{
+	const union nf_inet_addr *server = &ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u3;
+	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_conntrack_expect *exp;
+	bool withdrawn = false;
+
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	hlist_for_each_entry(exp, &help->expectations, lnode) {
+		if (!pinhole_expect_is_ours(exp) ||
+		    !nf_inet_addr_cmp(&exp->tuple.src.u3, server))
+			continue;
+		withdrawn = pinhole_expect_unlink(exp);
+		break;
+	}
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+	return withdrawn;
+}
+
+/*
  * The pinholes of @net waiting for their data connection, for the
  * pinholes_open gauge: a walk of the expectation table when it is read.
  */

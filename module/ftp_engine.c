@@ -45,15 +45,19 @@ enum {
 /* Client to server. States from C_ACC_FIRST on own the shared accumulator. */
 enum {
 	C_P = ST_FIRST_DIRECTIONAL, C_PO, C_POR, C_PA, C_PAS,
-	C_E, C_EP, C_EPR, C_EPS, C_A, C_AU, C_AUT,
-	C_PORT_KW, C_EPRT_KW, C_PASV_KW, C_EPSV_KW, C_AUTH_KW,
-	C_PASV_REST, C_EPSV_REST, C_AUTH_REST,
+	C_E, C_EP, C_EPR, C_EPS,
+	C_PORT_KW, C_EPRT_KW, C_PASV_KW, C_EPSV_KW,
+	C_PASV_REST, C_EPSV_REST,
+	C_IAC,			/* a Telnet IAC before the command (RFC 854) */
+	C_IAC_OPT,		/* IAC WILL/WONT/DO/DONT: the option byte next */
+	C_ACTIVE_OPENED,	/* a PORT/EPRT whose pinhole was opened, at its LF */
 	C_PORT_SP, C_EPRT_SP,
 	C_PORT_NUM_START, C_PORT_NUM, C_PORT_TAIL,
 	C_EPRT_AF, C_EPRT_AF1, C_EPRT_AF2,
 	C_EPRT_V4_START, C_EPRT_V4_NUM,
 	C_EPRT_V6_START, C_EPRT_V6_LEAD, C_EPRT_V6_GROUP, C_EPRT_V6_COLON,
 	C_EPRT_V6_DC, C_EPRT_V6_DC_GROUP, C_EPRT_V6_DC_COLON,
+	C_EPRT_V6_V4_START, C_EPRT_V6_V4_NUM,	/* "::ffff:a.b.c.d" */
 	C_EPRT_PORT_START, C_EPRT_PORT, C_EPRT_TAIL,
 	C_STATE_COUNT,
 	C_ACC_FIRST = C_PORT_NUM_START,
@@ -78,13 +82,37 @@ enum {
 
 #define CMD_STATE_BITS		6
 #define REPLY_STATE_BITS	5
+#define TEXT_LEN_BITS		6
 /*
  * text_len value when offsets cannot be given: the line began in an earlier
- * segment, or its text grew past 254 bytes (zero padding) and so no longer
- * fits the counter.
+ * segment, or its text reached 63 bytes (the longest real one, an EPRT of
+ * a full-length IPv6 address, is 47) and no longer fits the counter.
  */
-#define TEXT_UNKNOWN	255
+#define TEXT_UNKNOWN	((1u << TEXT_LEN_BITS) - 1)
 #define TRAIL_MAX	127	/* largest count the 7-bit delim field holds */
+
+/*
+ * Which command draws which reply (RFC 959 4.2: every command draws exactly
+ * one final reply, 2xx-5xx; 1xx replies are preliminary). Commands are
+ * answered in order, so a reply is the answer to the oldest command still
+ * waiting. At most one waiting command is tracked by kind: a PASV/EPSV
+ * (only its answer may be a 227/229) or a PORT/EPRT that opened a pinhole
+ * (an answer of 4xx/5xx withdraws it). q_n counts differently by q_kind:
+ *
+ *   Q_NONE     q_n commands are waiting (the greeting counts as one);
+ *   otherwise  q_n commands ahead of the tracked one are still waiting.
+ *
+ * Commands sent after the tracked one are not counted: once it is answered
+ * the queue looks empty, and their replies, arriving to an empty queue,
+ * answer nothing. Every way the count can go wrong - a gap, more waiting
+ * commands than Q_MAX, a second command worth tracking while one is - is
+ * noted (FTP_NOTE_UNCORRELATED or FTP_NOTE_RESYNC) and errs on the safe
+ * side: a 227/229 is refused, or a rejected PORT's pinhole is left to time
+ * out. A 227/229 is still accepted only while a PASV/EPSV of the session
+ * is counted as waiting and nothing is counted ahead of it.
+ */
+enum { Q_NONE, Q_PASSIVE, Q_ACTIVE };
+#define Q_MAX		7
 
 /*
  * The whole per-connection state. addr, port, delim, text_len, field and
@@ -98,18 +126,17 @@ struct ftp_state {
 	u16 port;		/* port being parsed (PORT/227: in addr[4..5]) */
 	u16 cmd_state:CMD_STATE_BITS;
 	u16 reply_state:REPLY_STATE_BITS;
+	u16 q_n:3;		/* see Q_NONE */
 	u16 cmd_cont:1;		/* current command line began in an earlier segment */
 	u16 reply_cont:1;	/* same for the current reply line */
-	u16 pending_pasv:1;	/* PASV/EPSV sent, no final reply yet */
-	u16 pending_auth:1;	/* AUTH sent, no final reply yet */
-	u16 replay_unsafe_cmd:1;   /* see ftp_session_note_announcement() */
-	u32 replay_unsafe_reply:1; /* the same for replies */
+	u32 q_kind:2;		/* Q_*: the waiting command tracked, if any */
+	u32 replay_unsafe:1;	/* see ftp_session_note_announcement() */
+	u32 family_v6:1;	/* control connection is IPv6 */
 	u32 reply_code:9;	/* current reply's code - 100, built digit by digit */
 	u32 delim:7;		/* EPRT/229 delimiter; trailing byte count after */
-	u32 text_len:8;		/* bytes of rewritable text so far, or TEXT_UNKNOWN */
+	u32 text_len:TEXT_LEN_BITS; /* bytes of rewritable text so far, or TEXT_UNKNOWN */
 	u32 field:3;		/* index of the number or IPv6 group being parsed */
 	u32 dcolon:3;		/* groups before "::" */
-	u32 family_v6:1;	/* control connection is IPv6 */
 } __attribute__((aligned(8)));
 
 _Static_assert(sizeof(struct ftp_state) <= sizeof(struct ftp_session),
@@ -224,10 +251,10 @@ static void note(struct ftp_run *r, enum ftp_note what)
 		r->ops->note(r->ctx, what);
 }
 
-static void deliver(struct ftp_run *r, const struct ftp_offer *offer)
+/* True when the caller opened a pinhole for the offer. */
+static bool deliver(struct ftp_run *r, const struct ftp_offer *offer)
 {
-	if (r->ops && r->ops->offer)
-		r->ops->offer(r->ctx, offer);
+	return r->ops && r->ops->offer && r->ops->offer(r->ctx, offer);
 }
 
 /*
@@ -304,8 +331,11 @@ static void offer_accept(struct ftp_run *r, enum ftp_offer_kind kind,
 		offer.text_start = text_end - st->text_len;
 		offer.text_end = text_end;
 	}
-	deliver(r, &offer);
-	set_state(r, ST_SKIP);
+	/* a PORT/EPRT is accepted at its LF: line_end() tracks it next */
+	if (deliver(r, &offer) && r->dir == FTP_DIR_COMMAND)
+		set_state(r, C_ACTIVE_OPENED);
+	else
+		set_state(r, ST_SKIP);
 }
 
 /*
@@ -402,7 +432,55 @@ static u16 six_numbers_port(struct ftp_state *st)
 	return port;
 }
 
+/* ---- which reply answers which command (see Q_NONE) ---- */
+
+static void queue_reset(struct ftp_state *st, unsigned int waiting)
+{
+	st->q_kind = Q_NONE;
+	st->q_n = waiting;
+}
+
+/* A command line ended: @kind is Q_PASSIVE, Q_ACTIVE or Q_NONE (any other). */
+static void queue_command(struct ftp_run *r, unsigned int kind)
+{
+	struct ftp_state *st = r->st;
+
+	if (st->q_kind != Q_NONE) {
+		/* after the tracked command: not counted (see Q_NONE) */
+		if (kind != Q_NONE)
+			note(r, FTP_NOTE_UNCORRELATED);
+		return;
+	}
+	if (kind != Q_NONE && st->q_n < Q_MAX) {
+		st->q_kind = kind;	/* q_n becomes its position */
+		return;
+	}
+	/* Q_MAX means "Q_MAX or more": the count is no longer exact */
+	if (kind != Q_NONE || st->q_n == Q_MAX - 1)
+		note(r, FTP_NOTE_UNCORRELATED);
+	if (st->q_n < Q_MAX)
+		st->q_n++;
+}
+
+/* A final reply: returns the tracked kind it answers, or Q_NONE. */
+static unsigned int queue_answer(struct ftp_state *st)
+{
+	unsigned int kind = st->q_kind;
+
+	if (kind != Q_NONE && st->q_n == 0) {
+		st->q_kind = Q_NONE;
+		return kind;
+	}
+	if (st->q_n)
+		st->q_n--;	/* to an empty queue it answers nothing */
+	return Q_NONE;
+}
+
 /* ---- client commands ---- */
+
+#define TELNET_WILL	251
+#define TELNET_DONT	254
+#define TELNET_IAC	255
 
 struct keyword_step {
 	u8 from;
@@ -410,7 +488,7 @@ struct keyword_step {
 	u8 to;
 };
 
-/* The trie of PORT, PASV, EPRT, EPSV, AUTH. */
+/* The trie of PORT, PASV, EPRT, EPSV. */
 static const struct keyword_step keyword_steps[] = {
 	{ ST_LINE_START, 'P', C_P }, { C_P, 'O', C_PO }, { C_PO, 'R', C_POR },
 	{ C_POR, 'T', C_PORT_KW }, { C_P, 'A', C_PA }, { C_PA, 'S', C_PAS },
@@ -418,8 +496,6 @@ static const struct keyword_step keyword_steps[] = {
 	{ ST_LINE_START, 'E', C_E }, { C_E, 'P', C_EP }, { C_EP, 'R', C_EPR },
 	{ C_EPR, 'T', C_EPRT_KW }, { C_EP, 'S', C_EPS },
 	{ C_EPS, 'V', C_EPSV_KW },
-	{ ST_LINE_START, 'A', C_A }, { C_A, 'U', C_AU }, { C_AU, 'T', C_AUT },
-	{ C_AUT, 'H', C_AUTH_KW },
 };
 
 static void command_keyword(struct ftp_run *r, u8 c)
@@ -427,6 +503,10 @@ static void command_keyword(struct ftp_run *r, u8 c)
 	unsigned int state = run_state(r);
 	size_t i;
 
+	if (state == ST_LINE_START && c == TELNET_IAC) {
+		set_state(r, C_IAC);
+		return;
+	}
 	c = upper(c);
 	for (i = 0; i < ARRAY_SIZE(keyword_steps); i++) {
 		if (keyword_steps[i].from == state && keyword_steps[i].ch == c) {
@@ -449,23 +529,15 @@ static const struct keyword_end keyword_ends[] = {
 	{ C_EPRT_KW, C_EPRT_SP, true, FTP_OFFER_EPRT },
 	{ C_PASV_KW, C_PASV_REST, false, 0 },
 	{ C_EPSV_KW, C_EPSV_REST, false, 0 },
-	{ C_AUTH_KW, C_AUTH_REST, false, 0 },
 };
 
-/* The command's completed line matters to the reply that answers it. */
+/* A PASV/EPSV line is complete; line_end() queues it. */
 static void command_line_complete(struct ftp_run *r, unsigned int state)
 {
-	struct ftp_state *st = r->st;
-
-	if (state == C_PASV_KW || state == C_PASV_REST) {
-		st->pending_pasv = 1;
+	if (state == C_PASV_KW || state == C_PASV_REST)
 		note(r, FTP_NOTE_PASV);
-	} else if (state == C_EPSV_KW || state == C_EPSV_REST) {
-		st->pending_pasv = 1;
+	else
 		note(r, FTP_NOTE_EPSV);
-	} else if (state == C_AUTH_KW || state == C_AUTH_REST) {
-		st->pending_auth = 1;
-	}
 }
 
 /* The byte right after a complete keyword decides whether it is one. */
@@ -641,11 +713,15 @@ static void v6_group_digit(struct ftp_run *r, int digit, unsigned int next)
 	set_state(r, next);
 }
 
-/* Move the @after groups typed after "::" to the end; zero the gap. */
-static void v6_expand(struct ftp_state *st, unsigned int after)
+/*
+ * Move the @after groups typed after "::" to end at byte @end (16, or 12
+ * before an embedded IPv4 address); zero the gap.
+ */
+static void v6_expand(struct ftp_state *st, unsigned int after,
+		      unsigned int end)
 {
 	unsigned int from = st->dcolon * 2;
-	unsigned int to = 16 - after * 2;
+	unsigned int to = end - after * 2;
 	unsigned int i;
 
 	for (i = after * 2; i-- > 0;)
@@ -704,14 +780,74 @@ static void eprt_v6_delimiter(struct ftp_run *r, unsigned int state)
 	if (state == C_EPRT_V6_GROUP && st->field == 7) {
 		set_state(r, C_EPRT_PORT_START);
 	} else if (state == C_EPRT_V6_DC) {
-		v6_expand(st, 0);
+		v6_expand(st, 0, 16);
 		set_state(r, C_EPRT_PORT_START);
 	} else if (state == C_EPRT_V6_DC_GROUP) {
-		v6_expand(st, st->field + 1 - st->dcolon);
+		v6_expand(st, st->field + 1 - st->dcolon, 16);
+		set_state(r, C_EPRT_PORT_START);
+	} else if (state == C_EPRT_V6_V4_NUM && st->field == 3) {
 		set_state(r, C_EPRT_PORT_START);
 	} else {
 		refuse_malformed(r, FTP_OFFER_EPRT);
 	}
+}
+
+/*
+ * The group just typed held up to three decimal digits, read as hex: its
+ * value in decimal, or -1 (a hex letter, or above 255).
+ */
+static int v6_group_as_octet(const u8 *group)
+{
+	unsigned int v = group[0] << 8 | group[1];
+	unsigned int d2 = v >> 8 & 0xf, d1 = v >> 4 & 0xf, d0 = v & 0xf;
+
+	if (v > 0xfff || d2 > 9 || d1 > 9 || d0 > 9 ||
+	    d2 * 100 + d1 * 10 + d0 > 255)
+		return -1;
+	return d2 * 100 + d1 * 10 + d0;
+}
+
+/*
+ * RFC 4291 2.2: the last 32 bits may be written as a dotted quad. At its
+ * first dot the group just typed was its first octet: the groups after
+ * "::" go where they belong before it (the quad is always last), and the
+ * remaining octets then fill addr[13..15], counted in field.
+ */
+static void eprt_v6_dot(struct ftp_run *r, unsigned int state)
+{
+	struct ftp_state *st = r->st;
+	u8 *group = st->addr + 2 * st->field;
+	int octet = v6_group_as_octet(group);
+	bool dc = state == C_EPRT_V6_DC_GROUP;
+
+	if (state == C_EPRT_V6_V4_NUM && st->field < 3) {
+		st->field++;
+		set_state(r, C_EPRT_V6_V4_START);
+		return;
+	}
+	if (octet < 0 || (state != C_EPRT_V6_GROUP && !dc) ||
+	    (dc ? st->field > 5 : st->field != 6)) {
+		refuse_malformed(r, FTP_OFFER_EPRT);
+		return;
+	}
+	group[0] = 0;
+	group[1] = 0;
+	if (dc)
+		v6_expand(st, st->field - st->dcolon, 12);
+	st->addr[12] = octet;
+	st->field = 1;
+	set_state(r, C_EPRT_V6_V4_START);
+}
+
+/* An octet of the embedded IPv4 address after the first. */
+static void eprt_v6_v4_digit(struct ftp_run *r, u8 c)
+{
+	if (!is_digit(c))
+		refuse_malformed(r, FTP_OFFER_EPRT);
+	else if (!octet_digit(r->st, 12 + r->st->field, c))
+		refuse_range(r, FTP_OFFER_EPRT);
+	else
+		set_state(r, C_EPRT_V6_V4_NUM);
 }
 
 static void eprt_v6_byte(struct ftp_run *r, u8 c)
@@ -721,6 +857,10 @@ static void eprt_v6_byte(struct ftp_run *r, u8 c)
 
 	if (c == r->st->delim)
 		eprt_v6_delimiter(r, state);
+	else if (c == '.')
+		eprt_v6_dot(r, state);
+	else if (state >= C_EPRT_V6_V4_START)
+		eprt_v6_v4_digit(r, c);
 	else if (c == ':')
 		eprt_v6_colon(r, state);
 	else if (digit >= 0)
@@ -771,24 +911,44 @@ static void eprt_byte(struct ftp_run *r, u8 c)
 		eprt_after_family(r, c);
 	else if (state == C_EPRT_V4_START || state == C_EPRT_V4_NUM)
 		eprt_v4_byte(r, c);
-	else if (state >= C_EPRT_V6_START && state <= C_EPRT_V6_DC_COLON)
+	else if (state >= C_EPRT_V6_START && state <= C_EPRT_V6_V4_NUM)
 		eprt_v6_byte(r, c);
 	else
 		eprt_port_byte(r, c);
+}
+
+/*
+ * RFC 959 4.1.3: a client sends Telnet IP and Synch (IAC IP, IAC DM) before
+ * ABOR. Telnet commands never start an FTP command: they are passed over
+ * and the line starts after them. IAC IAC is a literal 0xFF, which begins
+ * no command we care about.
+ */
+static void telnet_byte(struct ftp_run *r, u8 c)
+{
+	if (run_state(r) == C_IAC_OPT)
+		set_state(r, ST_LINE_START);
+	else if (c == TELNET_IAC)
+		set_state(r, ST_SKIP);
+	else if (c >= TELNET_WILL && c <= TELNET_DONT)
+		set_state(r, C_IAC_OPT);
+	else
+		set_state(r, ST_LINE_START);
 }
 
 static void command_byte(struct ftp_run *r, u8 c)
 {
 	unsigned int state = run_state(r);
 
-	if (state < ST_LINE_START)
+	if (state < ST_LINE_START || state == C_ACTIVE_OPENED)
 		return;
-	if (state <= C_AUT)
+	if (state <= C_EPS)
 		command_keyword(r, c);
-	else if (state <= C_AUTH_KW)
+	else if (state <= C_EPSV_KW)
 		command_keyword_end(r, c);
-	else if (state <= C_AUTH_REST)
+	else if (state <= C_EPSV_REST)
 		command_rest(r, c);
+	else if (state <= C_IAC_OPT)
+		telnet_byte(r, c);
 	else if (state == C_PORT_SP)
 		port_arg_start(r, c);
 	else if (state == C_EPRT_SP)
@@ -809,8 +969,7 @@ static void become_encrypted(struct ftp_run *r)
 
 	st->cmd_state = ST_ENCRYPTED;
 	st->reply_state = ST_ENCRYPTED;
-	st->pending_pasv = 0;
-	st->pending_auth = 0;
+	queue_reset(st, 0);
 	note(r, FTP_NOTE_ENCRYPTED);
 }
 
@@ -858,35 +1017,32 @@ static void reply_announce_start(struct ftp_run *r, unsigned int code,
 
 /*
  * The byte after the code. A final reply (2xx-5xx), multi-line or not,
- * answers an outstanding PASV/EPSV, else an outstanding AUTH: if a client
- * pipelines "EPSV" and "AUTH TLS", the 229 must not use up the AUTH. A 234
- * answers nothing but AUTH, so it goes to AUTH whatever else is pending.
+ * answers the oldest waiting command. A 4xx/5xx that answers a PORT/EPRT
+ * whose pinhole was opened withdraws it. A 234 is the answer to AUTH
+ * (RFC 2228) and to nothing else: whatever it answers, TLS follows, so it
+ * makes the session opaque even when no AUTH was seen waiting.
  */
 static void reply_code_complete(struct ftp_run *r, u8 c)
 {
-	struct ftp_state *st = r->st;
-	unsigned int code = reply_code(st);
-	bool answered = false;
+	unsigned int code = reply_code(r->st);
+	unsigned int answered = Q_NONE;
 
 	if (c != ' ' && c != '-' && c != '\r' && c != '\n') {
 		set_state(r, ST_SKIP);	/* not a reply line */
 		return;
 	}
-	if (code >= 200) {
-		if (code == 234 && st->pending_auth) {
-			become_encrypted(r);
-			return;
-		}
-		answered = st->pending_pasv;
-		if (answered)
-			st->pending_pasv = 0;
-		else
-			st->pending_auth = 0;
+	if (code == 234) {
+		become_encrypted(r);
+		return;
 	}
+	if (code >= 200)
+		answered = queue_answer(r->st);
+	if (answered == Q_ACTIVE && code >= 400)
+		note(r, FTP_NOTE_ACTIVE_REFUSED);
 	if (c == '-')
 		set_state(r, R_ML_SKIP);
 	else if (code == 227 || code == 229)
-		reply_announce_start(r, code, answered, c);
+		reply_announce_start(r, code, answered == Q_PASSIVE, c);
 	else
 		set_state(r, ST_SKIP);
 }
@@ -1065,10 +1221,31 @@ static void reply_byte(struct ftp_run *r, u8 c)
 
 /* ---- the stream ---- */
 
+/* The kind a command line that ends in @state has in the queue. */
+static unsigned int command_kind(unsigned int state)
+{
+	switch (state) {
+	case C_PASV_KW:
+	case C_PASV_REST:
+	case C_EPSV_KW:
+	case C_EPSV_REST:
+		return Q_PASSIVE;
+	case C_ACTIVE_OPENED:
+		return Q_ACTIVE;
+	default:
+		return Q_NONE;
+	}
+}
+
+/* An LF: every command line, parsed or skipped, is one command. */
 static void line_end(struct ftp_run *r)
 {
-	if (run_state(r) == ST_ENCRYPTED)
+	unsigned int state = run_state(r);
+
+	if (state == ST_ENCRYPTED)
 		return;
+	if (r->dir == FTP_DIR_COMMAND)
+		queue_command(r, command_kind(state));
 	set_state(r, in_multiline(r) ? R_ML_LS : ST_LINE_START);
 	set_cont(r, false);
 }
@@ -1083,10 +1260,14 @@ static void parse_byte(struct ftp_run *r, u8 c)
 		line_end(r);
 }
 
-/* A gap: what was missed may have held anything, so wait for a new line. */
+/*
+ * A gap: what was missed may have held anything, so wait for a new line.
+ * Commands or replies were missed too: the queue starts again empty.
+ */
 static void stream_resync(struct ftp_run *r, u32 seq, u32 len)
 {
 	r->st->next_seq[r->dir] = seq + len;
+	queue_reset(r->st, 0);
 	set_state(r, in_multiline(r) ? R_ML_SKIP : ST_SKIP);
 	set_cont(r, true);
 	note(r, FTP_NOTE_RESYNC);
@@ -1100,6 +1281,9 @@ static u32 stream_syn(struct ftp_run *r, u32 seq, u32 len)
 	if (run_state(r) != ST_UNSYNCED &&
 	    (s32)(seq - st->next_seq[r->dir]) < 0)
 		return len;
+	/* the client's SYN: the server's greeting is the first reply due */
+	if (r->dir == FTP_DIR_COMMAND && run_state(r) == ST_UNSYNCED)
+		queue_reset(st, 1);
 	st->next_seq[r->dir] = seq + len;
 	set_state(r, ST_LINE_START);
 	set_cont(r, false);
@@ -1149,18 +1333,9 @@ void ftp_session_note_announcement(struct ftp_session *s, enum ftp_dir dir,
 {
 	struct ftp_state *st = state_of(s);
 
-	if (clean_start)
-		return;
-	if (dir == FTP_DIR_COMMAND)
-		st->replay_unsafe_cmd = 1;
-	else
-		st->replay_unsafe_reply = 1;
-}
-
-static bool replay_unsafe(const struct ftp_state *st, enum ftp_dir dir)
-{
-	return dir == FTP_DIR_COMMAND ? st->replay_unsafe_cmd :
-					st->replay_unsafe_reply;
+	(void)dir;	/* one bit for both directions: the state is full */
+	if (!clean_start)
+		st->replay_unsafe = 1;
 }
 
 /*
@@ -1185,15 +1360,16 @@ bool ftp_session_replay(struct ftp_session *scratch,
 	*scratch = *s;
 	if (run_state(&r) == ST_ENCRYPTED)
 		return true;
-	if (replay_unsafe(r.st, dir)) {
+	if (r.st->replay_unsafe) {
 		set_state(&r, ST_ENCRYPTED);
 		return false;
 	}
 	set_state(&r, ST_LINE_START);
 	set_cont(&r, false);
 	set_state(&other, ST_SKIP);
-	r.st->pending_pasv = dir == FTP_DIR_REPLY;
-	r.st->pending_auth = 0;
+	queue_reset(r.st, 0);
+	if (dir == FTP_DIR_REPLY)
+		r.st->q_kind = Q_PASSIVE;
 	return true;
 }
 
@@ -1239,19 +1415,21 @@ static bool skipping(const struct ftp_run *r)
 {
 	unsigned int state = run_state(r);
 
-	return state == ST_SKIP ||
-	       (r->dir == FTP_DIR_REPLY && state == R_ML_SKIP);
+	if (r->dir == FTP_DIR_COMMAND)
+		return state == ST_SKIP || state == C_ACTIVE_OPENED;
+	return state == ST_SKIP || state == R_ML_SKIP;
 }
 
 /*
- * Only PORT, PASV, EPRT, EPSV and AUTH matter among commands: a line that
- * starts with any other byte is skipped at once, as the keyword trie would
- * decide one byte later (an LF still ends its empty line normally).
+ * Only PORT, PASV, EPRT and EPSV matter among commands, and a Telnet IAC
+ * that may precede one: a line that starts with any other byte is skipped
+ * at once, as the keyword trie would decide one byte later (an LF still
+ * ends its empty line normally). Skipped or not, it is a command.
  */
 static bool command_first_byte_irrelevant(u8 c)
 {
 	c = upper(c);
-	return c != 'P' && c != 'E' && c != 'A' && c != '\n';
+	return c != 'P' && c != 'E' && c != TELNET_IAC && c != '\n';
 }
 
 static bool command_line_irrelevant(const struct ftp_run *r, u8 c)
@@ -1261,19 +1439,25 @@ static bool command_line_irrelevant(const struct ftp_run *r, u8 c)
 }
 
 /*
- * From the byte after an LF: pass over whole command lines that cannot
- * matter. Returns the start of the first line that may, or NULL when the
- * data ends inside a skipped line.
+ * From the start of a command line at @data[i]: pass over whole lines that
+ * cannot matter, each one a command. Returns the offset of the first line
+ * that may; @n when the data ends inside a skipped line, which then stays
+ * open in ST_SKIP.
  */
-static const u8 *skip_command_lines(const u8 *p, const u8 *end)
+static u32 skip_command_lines(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 {
-	while (p < end && command_first_byte_irrelevant(*p)) {
-		p = memchr(p, '\n', end - p);
-		if (!p)
-			return NULL;
-		p++;
+	const u8 *lf;
+
+	while (i < n && command_first_byte_irrelevant(data[i])) {
+		lf = memchr(data + i, '\n', n - i);
+		if (!lf) {
+			set_state(r, ST_SKIP);
+			return n;
+		}
+		queue_command(r, Q_NONE);
+		i = lf - data + 1;
 	}
-	return p;
+	return i;
 }
 
 /*
@@ -1297,14 +1481,12 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 			set_state(&r, ST_SKIP);
 		if (skipping(&r)) {
 			lf = memchr(data + i, '\n', n - i);
-			if (lf && dir == FTP_DIR_COMMAND)
-				lf = skip_command_lines(lf + 1, data + n);
-			else if (lf)
-				lf++;
 			if (!lf)
 				return;	/* still skipping */
-			i = lf - data;
 			line_end(&r);
+			i = lf - data + 1;
+			if (dir == FTP_DIR_COMMAND)
+				i = skip_command_lines(&r, data, i, n);
 			continue;
 		}
 		r.off = off + i;

@@ -64,6 +64,17 @@ enum ftp_note {
 	FTP_NOTE_EPSV,		/* EPSV command seen */
 	FTP_NOTE_ENCRYPTED,	/* 234 accepted AUTH: the session is now opaque */
 	FTP_NOTE_RESYNC,	/* a gap in the stream: parsing resumes at next line */
+	/*
+	 * A 4xx/5xx answered the PORT/EPRT whose offer the caller opened a
+	 * pinhole for (its offer callback returned true): withdraw it.
+	 */
+	FTP_NOTE_ACTIVE_REFUSED,
+	/*
+	 * A command the engine cannot place in its reply queue (more waiting
+	 * commands than it counts, or a second PASV/EPSV/PORT/EPRT waiting):
+	 * the reply that answers it is not trusted to (a 227/229 is refused).
+	 */
+	FTP_NOTE_UNCORRELATED,
 	FTP_NOTE_COUNT,
 };
 
@@ -80,8 +91,8 @@ enum ftp_note {
  * rewrite is impossible and the offsets are meaningless. It is also false
  * for every refused offer (nothing to rewrite; addr and port are zero unless
  * addr_known: a port 0 names its address) and
- * when the text is longer than 254 bytes or is followed by more than 126
- * spaces and CRs before the LF (only absurd padding does that).
+ * when the text is longer than 62 bytes or is followed by more than 126
+ * spaces and CRs before the LF (only zero padding does that).
  *
  * A refusal is reported at the byte that decides it, before the line
  * ends; an acceptance once the line is known to be complete (PORT/EPRT:
@@ -100,8 +111,13 @@ struct ftp_offer {
 	u32 text_end;
 };
 
+/*
+ * offer() returns true when the caller opened a pinhole for an accepted
+ * PORT/EPRT: only then is the reply to that command watched for a refusal
+ * (FTP_NOTE_ACTIVE_REFUSED). Its value is ignored for anything else.
+ */
 struct ftp_engine_ops {
-	void (*offer)(void *ctx, const struct ftp_offer *offer);
+	bool (*offer)(void *ctx, const struct ftp_offer *offer);
 	void (*note)(void *ctx, enum ftp_note note);
 };
 
@@ -136,8 +152,8 @@ bool ftp_session_at_line_start(const struct ftp_session *s, enum ftp_dir dir);
  * A segment of @dir carried an announcement a NAT rewrite may change;
  * @clean_start says whether that segment's first byte began a line outside
  * a multi-line reply. Once one did not, ftp_session_replay() never parses
- * a retransmission of @dir again: it could not know the context the
- * original bytes were parsed in.
+ * a retransmission again, in either direction (one bit holds it for both):
+ * it could not know the context the original bytes were parsed in.
  */
 void ftp_session_note_announcement(struct ftp_session *s, enum ftp_dir dir,
 				   bool clean_start);
@@ -170,10 +186,11 @@ void ftp_stream_segment(struct ftp_session *s, enum ftp_dir dir, u32 seq,
  * announcing line it rewrote the first time, so it parses them again in
  * @scratch, a copy of @s made ready by this function: @dir at a line start
  * (the retransmission's first byte), the other direction idle, for replies
- * a PASV/EPSV taken as outstanding. Feed @scratch with ftp_stream_feed()
- * from offset 0 and discard it; @s is not touched. An encrypted session
- * stays opaque, and so does a direction ftp_session_note_announcement()
- * marked unsafe: for that one it returns false (true otherwise).
+ * a PASV/EPSV taken as the command answered. Feed @scratch with
+ * ftp_stream_feed() from offset 0 and discard it; @s is not touched. An
+ * encrypted session stays opaque, and so does a session that
+ * ftp_session_note_announcement() marked unsafe: then it returns false
+ * (true otherwise).
  */
 bool ftp_session_replay(struct ftp_session *scratch,
 			const struct ftp_session *s, enum ftp_dir dir);

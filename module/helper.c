@@ -41,6 +41,7 @@ static const enum pinhole_counter pinhole_note_counters[] = {
 	[FTP_NOTE_EPSV] = PINHOLE_CNT_lines_epsv,
 	[FTP_NOTE_ENCRYPTED] = PINHOLE_CNT_refused_encrypted,
 	[FTP_NOTE_RESYNC] = PINHOLE_CNT_resyncs,
+	[FTP_NOTE_UNCORRELATED] = PINHOLE_CNT_uncorrelated,
 };
 
 static struct ftp_session *pinhole_session(struct nf_conn *ct)
@@ -63,7 +64,11 @@ static enum pinhole_verdict pinhole_decide(struct pinhole_segment *seg,
 	return decision->verdict;
 }
 
-static void pinhole_on_offer(void *ctx, const struct ftp_offer *offer)
+/*
+ * True for a PORT/EPRT that will open a pinhole: the engine then watches
+ * the reply to that command, and a refusal withdraws it (pinhole_act()).
+ */
+static bool pinhole_on_offer(void *ctx, const struct ftp_offer *offer)
 {
 	struct pinhole_segment *seg = ctx;
 
@@ -71,17 +76,23 @@ static void pinhole_on_offer(void *ctx, const struct ftp_offer *offer)
 	if (seg->count == PINHOLE_OFFERS_PER_SEGMENT) {
 		pinhole_count(seg->pn, PINHOLE_CNT_refused_offers_per_segment);
 		seg->refused++;
-		return;
+		return false;
 	}
-	if (pinhole_decide(seg, offer, false) != PINHOLE_OPEN)
+	if (pinhole_decide(seg, offer, false) != PINHOLE_OPEN) {
 		seg->refused++;
+		return false;
+	}
+	return pinhole_offer_is_active(offer);
 }
 
 static void pinhole_on_note(void *ctx, enum ftp_note note)
 {
 	struct pinhole_segment *seg = ctx;
 
-	pinhole_count(seg->pn, pinhole_note_counters[note]);
+	if (note == FTP_NOTE_ACTIVE_REFUSED)
+		seg->withdraw_active = true;
+	else
+		pinhole_count(seg->pn, pinhole_note_counters[note]);
 }
 
 static const struct ftp_engine_ops pinhole_engine_ops = {
@@ -122,14 +133,15 @@ static void pinhole_feed_skb(struct pinhole_segment *seg,
  * parsed again in a scratch copy of the session; only the accepted offers
  * are kept, for pinhole_nat_replay(). Nothing is counted twice.
  */
-static void pinhole_on_replay_offer(void *ctx, const struct ftp_offer *offer)
+static bool pinhole_on_replay_offer(void *ctx, const struct ftp_offer *offer)
 {
 	struct pinhole_segment *seg = ctx;
 
 	if (offer->refusal != FTP_ACCEPTED || !offer->text_in_segment ||
 	    seg->count == PINHOLE_OFFERS_PER_SEGMENT)
-		return;
+		return false;
 	pinhole_decide(seg, offer, true);
+	return false;	/* the scratch copy tracks nothing */
 }
 
 static void pinhole_on_replay_note(void *ctx, enum ftp_note note)
@@ -346,6 +358,9 @@ static void pinhole_act(struct pinhole_segment *seg, bool dropping)
 			pinhole_log_opened(seg, &decision->offer);
 		}
 	}
+	if (seg->withdraw_active && !dropping &&
+	    pinhole_withdraw_active(seg->ct))
+		pinhole_count(seg->pn, PINHOLE_CNT_pinholes_withdrawn);
 }
 
 /*

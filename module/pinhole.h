@@ -119,6 +119,7 @@ struct pinhole_segment {
 	struct pinhole_net *pn;
 	bool rewritten;			/* NAT changed this segment's length */
 	bool replay_refused;		/* retransmission not parsed again */
+	bool withdraw_active;		/* a PORT/EPRT's pinhole was refused */
 	unsigned int count;
 	unsigned int refused;
 	struct pinhole_decision decisions[PINHOLE_OFFERS_PER_SEGMENT];
@@ -168,6 +169,7 @@ void pinhole_expect_inserted(struct nf_conntrack_expect *exp, int ret,
 			     struct pinhole_net *pn);
 void pinhole_expect_remove(struct nf_conntrack_expect *exp);
 unsigned int pinhole_expect_count(const struct net *net);
+bool pinhole_withdraw_active(struct nf_conn *ct);
 int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
 		 const union nf_inet_addr *daddr, u16 port, bool own,
 		 const struct pinhole_policy *policy, struct pinhole_net *pn);

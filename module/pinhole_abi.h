@@ -44,7 +44,9 @@
 	X(nat_unrewritable,	"announcing lines left unchanged on a NATed session") \
 	X(nat_rewritten_again,	"retransmitted announcing lines rewritten as the first time") \
 	X(pinholes_superseded,	"unused pinholes of earlier sessions replaced by a new announcement of the same port") \
-	X(refused_offers_per_segment, "announcing lines beyond the fourth in one segment")
+	X(refused_offers_per_segment, "announcing lines beyond the fourth in one segment") \
+	X(pinholes_withdrawn,	"PORT/EPRT pinholes withdrawn when the server refused the command") \
+	X(uncorrelated,		"commands the reply queue could not place; their replies are not trusted")
 
 /*
  * X(name, description): what is open now, per namespace, after the

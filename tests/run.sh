@@ -186,7 +186,7 @@ package_install_symmetry() {
 
 SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts
 	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat e2e-hardening
-	pinholectl-e2e)
+	e2e-fidelity pinholectl-e2e)
 # Not in the default list (about 35 minutes under load, three DKMS builds
 # under TCG): `tests/run.sh e2e-package` or `make check-package`.
 declare -A CMD=(
@@ -204,6 +204,7 @@ declare -A CMD=(
 	[e2e-policy]="e2e_scenario t_policy 2400"
 	[e2e-nat]="e2e_scenario t_nat 1800"
 	[e2e-hardening]=suite_e2e_hardening
+	[e2e-fidelity]="e2e_scenario t_fidelity 900"
 	[pinholectl-e2e]=suite_pinholectl_e2e
 	[e2e-package]=suite_package
 )

@@ -18,10 +18,11 @@
 
 static unsigned long offers;
 
-static void on_offer(void *ctx, const struct ftp_offer *o)
+static bool on_offer(void *ctx, const struct ftp_offer *o)
 {
 	(void)ctx; (void)o;
 	offers++;
+	return false;
 }
 
 static void on_note(void *ctx, enum ftp_note n)

@@ -58,6 +58,9 @@ E2E_FAILED=0
 E2E_PASSED=0
 E2E_WORK=
 E2E_TABLE=pinhole_e2e
+# The FTP control port of vsftpd_start, the ruleset and the clients' URLs:
+# the helper is attached by the ruleset, so any port works like 21.
+E2E_FTP_PORT=21
 
 # Timeouts (seconds) sized for a TCG guest.
 E2E_T_READY=${E2E_T_READY:-30}		# a server starts listening
@@ -390,11 +393,11 @@ EOF
 	}
 	chain helper_pre {
 		type filter hook prerouting priority filter; policy accept;
-		tcp dport 21 ct helper set "ftp-helper"
+		tcp dport $E2E_FTP_PORT ct helper set "ftp-helper"
 	}
 	chain helper_out {
 		type filter hook output priority filter; policy accept;
-		tcp dport 21 ct helper set "ftp-helper"
+		tcp dport $E2E_FTP_PORT ct helper set "ftp-helper"
 	}
 EOF
 	fi
@@ -405,7 +408,7 @@ EOF
 		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
 		ct state related ct status expected counter name data_expected accept
 		ct state established,related accept
-		ct state new tcp dport 21 counter name ctrl_new accept
+		ct state new tcp dport $E2E_FTP_PORT counter name ctrl_new accept
 		ct state new meta l4proto tcp counter name tcp_new_dropped drop
 		counter name dropped drop
 	}
@@ -527,7 +530,7 @@ vsftpd_start() {
 	cat > "$conf" <<EOF
 listen=NO
 listen_ipv6=YES
-listen_port=21
+listen_port=$E2E_FTP_PORT
 background=NO
 anonymous_enable=YES
 no_anon_password=YES
@@ -552,7 +555,7 @@ accept_timeout=10
 EOF
 	[ $# -eq 0 ] || printf '%s\n' "$@" >> "$conf"
 	in_ns "$NS_SV" /usr/sbin/vsftpd "$conf" > "$E2E_WORK/vsftpd.log" 2>&1 &
-	wait_listen "$NS_SV" 21 vsftpd
+	wait_listen "$NS_SV" "$E2E_FTP_PORT" vsftpd
 }
 
 # pyftpdlib_start: anonymous download server on port 21, dual stack.
@@ -568,9 +571,11 @@ pyftpdlib_start() {
 
 # url_host FAMILY: the server address as an URL host part.
 url_host() {
+	local port=
+	[ "$E2E_FTP_PORT" = 21 ] || port=:$E2E_FTP_PORT
 	case $1 in
-	4) echo "$SV4" ;;
-	6) echo "[$SV6]" ;;
+	4) echo "$SV4$port" ;;
+	6) echo "[$SV6]$port" ;;
 	*) echo "lib.sh: family must be 4 or 6, not $1" >&2; return 1 ;;
 	esac
 }
@@ -604,9 +609,10 @@ curl_get() {
 
 # lftp_get MODE FAMILY OUT [TIMEOUT]: download the test file with lftp.
 # MODE: epsv, pasv, port (lftp sends EPRT for IPv6 and PORT for IPv4).
+# E2E_LFTP_SET: more lftp settings, e.g. "set ftp:sync-mode off;".
 lftp_get() {
 	local mode=$1 fam=$2 out=$3 t=${4:-$E2E_T_XFER} set
-	set="set net:timeout $t; set net:max-retries 1;"
+	set="${E2E_LFTP_SET:-} set net:timeout $t; set net:max-retries 1;"
 	set+=" set net:reconnect-interval-base 1; set cmd:fail-exit yes;"
 	set+=" set xfer:clobber yes; set dns:order inet$([ "$fam" = 6 ] && echo 6);"
 	case $mode in

@@ -160,7 +160,8 @@ static void check_accepted(struct run *r, const struct ftp_offer *o)
 		check_text(r, o);
 }
 
-static void on_offer(void *ctx, const struct ftp_offer *o)
+/* An accepted PORT/EPRT "opens a pinhole", so its reply is watched too. */
+static bool on_offer(void *ctx, const struct ftp_offer *o)
 {
 	struct run *r = ctx;
 
@@ -177,6 +178,8 @@ static void on_offer(void *ctx, const struct ftp_offer *o)
 		check(!o->text_in_segment, "refused offer with text");
 	if (r->log->n < MAX_OFFERS)
 		r->log->offers[r->log->n++] = *o;
+	return o->refusal == FTP_ACCEPTED &&
+	       (o->kind == FTP_OFFER_PORT || o->kind == FTP_OFFER_EPRT);
 }
 
 static void on_note(void *ctx, enum ftp_note note)
@@ -232,7 +235,7 @@ static void run_init(struct run *r, const u8 *data, struct offer_log *log)
 }
 
 /* What a replay reports must hold as much as what the stream reports. */
-static void on_replay_offer(void *ctx, const struct ftp_offer *o)
+static bool on_replay_offer(void *ctx, const struct ftp_offer *o)
 {
 	struct run *r = ctx;
 
@@ -243,6 +246,7 @@ static void on_replay_offer(void *ctx, const struct ftp_offer *o)
 		if (o->text_in_segment)
 			check_text(r, o);
 	}
+	return false;
 }
 
 static void on_replay_note(void *ctx, enum ftp_note note)

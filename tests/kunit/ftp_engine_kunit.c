@@ -19,13 +19,14 @@ struct recorder {
 	unsigned int notes[FTP_NOTE_COUNT];
 };
 
-static void record_offer(void *ctx, const struct ftp_offer *offer)
+static bool record_offer(void *ctx, const struct ftp_offer *offer)
 {
 	struct recorder *r = ctx;
 
 	if (r->n_offers < MAX_OFFERS)
 		r->offers[r->n_offers] = *offer;
 	r->n_offers++;
+	return false;
 }
 
 static void record_note(void *ctx, enum ftp_note note)

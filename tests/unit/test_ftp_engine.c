@@ -86,22 +86,25 @@ static void render_offer(char *buf, const struct ftp_offer *o)
 	append(buf, " %s %u", addr, o->port);
 }
 
-static void on_offer(void *ctx, const struct ftp_offer *o)
+/* Every accepted PORT/EPRT "opens a pinhole", as the helper's would. */
+static bool on_offer(void *ctx, const struct ftp_offer *o)
 {
 	struct rig *r = ctx;
+	bool opened = o->refusal == FTP_ACCEPTED &&
+		      (o->kind == FTP_OFFER_PORT || o->kind == FTP_OFFER_EPRT);
 
 	r->offers++;
 	r->last = *o;
 	render_offer(r->out, o);
 	render_offer(r->bare, o);
 	if (!o->text_in_segment)
-		return;
-	if (o->text_start > o->text_end || o->text_end > r->seg_len) {
+		return opened;
+	if (o->text_start > o->text_end || o->text_end > r->seg_len)
 		r->bad_offsets++;
-		return;
-	}
-	append(r->out, " [%.*s]", (int)(o->text_end - o->text_start),
-	       (const char *)r->seg + o->text_start);
+	else
+		append(r->out, " [%.*s]", (int)(o->text_end - o->text_start),
+		       (const char *)r->seg + o->text_start);
+	return opened;
 }
 
 static void on_note(void *ctx, enum ftp_note note)
@@ -135,9 +138,16 @@ static void rig_init_isn(struct rig *r, enum ftp_family family,
 			   &rig_ops, r);
 }
 
+/* A session past its greeting, the first reply the engine waits for. */
 static void rig_init(struct rig *r, enum ftp_family family)
 {
+	static const char greeting[] = "220 ready\r\n";
+
 	rig_init_isn(r, family, 1000, 5000);
+	ftp_stream_segment(&r->s, FTP_DIR_REPLY, r->seq[FTP_DIR_REPLY],
+			   (const u8 *)greeting, sizeof(greeting) - 1, false,
+			   &rig_ops, r);
+	r->seq[FTP_DIR_REPLY] += sizeof(greeting) - 1;
 }
 
 /* A segment at an explicit sequence number; does not move the rig's seq. */
@@ -273,11 +283,27 @@ static const struct script scripts[] = {
 	{ "eprt_v6_malformed", FTP_FAMILY_IPV6,
 	  { C("EPRT |2|1:2:3:4:5:6:7:8:9|1|\r\nEPRT |2|1::2::3|1|\r\nEPRT |2|:::1|1|\r\n"
 	      "EPRT |2|1:2:3:4:5:6:7::8|1|\r\nEPRT |2|1:2:3|1|\r\nEPRT |2|:1::|1|\r\n"
-	      "EPRT |2|1:|1|\r\nEPRT |2|::ffff:1.2.3.4|1|\r\nEPRT |2|12345::|1|\r\n"
+	      "EPRT |2|1:|1|\r\nEPRT |2|::ffff:1.2.3|1|\r\nEPRT |2|12345::|1|\r\n"
 	      "EPRT |2||1|\r\nEPRT |2|g::|1|\r\n") },
 	  "eprt malformed; eprt malformed; eprt malformed; eprt malformed; eprt malformed; "
 	  "eprt malformed; eprt malformed; eprt malformed; eprt malformed; eprt malformed; "
 	  "eprt malformed" },
+	/* RFC 4291 2.2: the last 32 bits as a dotted quad */
+	{ "eprt_v6_mixed_notation", FTP_FAMILY_IPV6,
+	  { C("EPRT |2|::ffff:10.0.1.2|40000|\r\nEPRT |2|::1.2.3.4|40001|\r\n"
+	      "EPRT |2|1:2:3:4:5:ffff:010.0.1.255|40002|\r\n"
+	      "EPRT |2|2001:db8::7:192.0.2.33|40003|\r\n") },
+	  "eprt accepted ::ffff:10.0.1.2 40000 [2|::ffff:10.0.1.2|40000]; "
+	  "eprt accepted ::1.2.3.4 40001 [2|::1.2.3.4|40001]; "
+	  "eprt accepted 1:2:3:4:5:ffff:a00:1ff 40002 [2|1:2:3:4:5:ffff:010.0.1.255|40002]; "
+	  "eprt accepted 2001:db8::7:c000:221 40003 [2|2001:db8::7:192.0.2.33|40003]" },
+	{ "eprt_v6_mixed_malformed", FTP_FAMILY_IPV6,
+	  { C("EPRT |2|1.2.3.4|1|\r\nEPRT |2|::1.2.3.4.5|1|\r\nEPRT |2|::ff:a.2.3.4|1|\r\n"
+	      "EPRT |2|1:2:3:4:5:6:7:1.2.3.4|1|\r\nEPRT |2|::1.2.3.|1|\r\n"
+	      "EPRT |2|::1..3.4|1|\r\nEPRT |2|::1.2.3.4:5|1|\r\nEPRT |2|::1.2.3.256|1|\r\n"
+	      "EPRT |2|::256.2.3.4|1|\r\nEPRT |2|1:2:3:4:5:6::1.2.3.4|1|\r\n") },
+	  "eprt malformed; eprt malformed; eprt malformed; eprt malformed; eprt malformed; "
+	  "eprt malformed; eprt malformed; eprt out_of_range; eprt malformed; eprt malformed" },
 	{ "eprt_family_mismatch_v4", FTP_FAMILY_IPV4, { C("EPRT |2|::1|2000|\r\n") },
 	  "eprt family" },
 	{ "eprt_family_mismatch_v6", FTP_FAMILY_IPV6, { C("EPRT |1|1.2.3.4|2000|\r\n") },
@@ -384,8 +410,14 @@ static const struct script scripts[] = {
 	    C("PORT 10,0,0,1,4,1\r\nPASV\r\n"), R("227 (10,0,0,1,4,1)\r\n") },
 	  "" },
 	{ "auth_refused", FTP_FAMILY_IPV4,
+	  { C("auth tls\r\n"), R("534 no\r\n"), C("PORT 10,0,0,1,4,1\r\n"),
+	    R("200 ok\r\n"), C("PASV\r\n"), R("227 (10,0,0,1,4,2)\r\n") },
+	  "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+	  "227 accepted 10.0.0.1 1026 [10,0,0,1,4,2]" },
+	/* 234 answers AUTH and nothing else: TLS follows whatever it answers */
+	{ "auth_234_late", FTP_FAMILY_IPV4,
 	  { C("auth tls\r\n"), R("500 no\r\n234 late\r\n"), C("PORT 10,0,0,1,4,1\r\n") },
-	  "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	  "" },
 	{ "auth_tls_v6", FTP_FAMILY_IPV6,
 	  { C("EPSV\r\nAUTH TLS\r\n"), R("229 (|||6446|)\r\n234 go\r\n"),
 	    C("EPRT |2|::1|2000|\r\n") },
@@ -399,7 +431,59 @@ static const struct script scripts[] = {
 	  "229 unanswered" },
 	{ "no_auth_234", FTP_FAMILY_IPV4,
 	  { R("234 huh\r\n"), C("EPRT |1|10.0.0.1|1025|\r\n") },
-	  "eprt accepted 10.0.0.1 1025 [1|10.0.0.1|1025]" },
+	  "" },
+	/* ---- pipelining: each final reply answers the oldest command ---- */
+	{ "pipelined_type_pasv", FTP_FAMILY_IPV4,
+	  { C("TYPE I\r\nPASV\r\n"),
+	    R("200 Type set\r\n227 Entering Passive Mode (10,0,0,1,4,1)\r\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "pipelined_lftp_passive", FTP_FAMILY_IPV4,
+	  { C("TYPE I\r\nSIZE f\r\nMDTM f\r\nPASV\r\nRETR f\r\n"),
+	    R("200 ok\r\n213 5\r\n213 20260101000000\r\n227 (10,0,0,1,4,1)\r\n"),
+	    R("150 go\r\n226 done\r\n"), C("EPSV\r\nLIST\r\n"),
+	    R("229 (|||6446|)\r\n150 go\r\n226 done\r\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]; 229 accepted v4 6446 [6446]" },
+	{ "pipelined_lftp_active", FTP_FAMILY_IPV4,
+	  { C("SIZE f\r\nMDTM f\r\nPORT 10,0,0,2,4,1\r\nRETR f\r\n"),
+	    R("213 5\r\n213 20260101000000\r\n200 PORT ok\r\n150 go\r\n226 done\r\n"),
+	    C("TYPE A\r\nPASV\r\nLIST\r\n"), R("200 ok\r\n227 (10,0,0,1,4,2)\r\n") },
+	  "port accepted 10.0.0.2 1025 [10,0,0,2,4,1]; "
+	  "227 accepted 10.0.0.1 1026 [10,0,0,1,4,2]" },
+	{ "pipelined_227_answers_type", FTP_FAMILY_IPV4,
+	  { C("TYPE I\r\nPASV\r\n"), R("227 (10,0,0,1,4,1)\r\n200 ok\r\n") },
+	  "227 unanswered" },
+	{ "pipelined_pasv_refused", FTP_FAMILY_IPV4,
+	  { C("TYPE I\r\nPASV\r\n"), R("200 ok\r\n425 no\r\n227 (10,0,0,1,4,1)\r\n") },
+	  "227 unanswered" },
+	{ "pipelined_preliminary_and_multiline", FTP_FAMILY_IPV4,
+	  { C("RETR f\r\nFEAT\r\nPASV\r\n"),
+	    R("150 go\r\n226 done\r\n211-Features:\r\n EPRT\r\n227 (10,0,0,1,4,9)\r\n"
+	      "211 End\r\n227 (10,0,0,1,4,1)\r\n") },
+	  "227 unanswered; 227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "pipelined_six_ahead", FTP_FAMILY_IPV4,
+	  { C("NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nPASV\r\n"),
+	    R("200 a\r\n200 b\r\n200 c\r\n200 d\r\n200 e\r\n200 f\r\n"
+	      "227 (10,0,0,1,4,1)\r\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "pipelined_beyond_count", FTP_FAMILY_IPV4,
+	  { C("NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nPASV\r\n"),
+	    R("200 a\r\n200 b\r\n200 c\r\n200 d\r\n200 e\r\n200 f\r\n200 g\r\n"
+	      "227 (10,0,0,1,4,1)\r\n"), C("PASV\r\n"), R("227 (10,0,0,1,4,2)\r\n") },
+	  "227 unanswered; 227 accepted 10.0.0.1 1026 [10,0,0,1,4,2]" },
+	{ "pipelined_second_pasv", FTP_FAMILY_IPV4,
+	  { C("PASV\r\nPASV\r\n"), R("227 (10,0,0,1,4,1)\r\n227 (10,0,0,1,4,2)\r\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]; 227 unanswered" },
+	/* ---- Telnet IP/DM (RFC 959 4.1.3) and other IAC sequences ---- */
+	{ "telnet_abort_then_pasv", FTP_FAMILY_IPV4,
+	  { C("RETR f\r\n"), R("150 go\r\n"), C("\xff\xf4\xff\xf2" "ABOR\r\nPASV\r\n"),
+	    R("426 aborted\r\n226 ABOR ok\r\n227 (10,0,0,1,4,1)\r\n") },
+	  "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]" },
+	{ "telnet_before_port", FTP_FAMILY_IPV4,
+	  { C("\xff\xf4\xff\xf2PORT 10,0,0,2,4,1\r\n\xff\xfb\x01PORT 10,0,0,2,4,2\r\n"
+	      "\xff\xffPORT 10,0,0,2,4,3\r\n\xff\xfe\xffPORT 10,0,0,2,4,4\r\n") },
+	  "port accepted 10.0.0.2 1025 [10,0,0,2,4,1]; "
+	  "port accepted 10.0.0.2 1026 [10,0,0,2,4,2]; "
+	  "port accepted 10.0.0.2 1028 [10,0,0,2,4,4]" },
 	{ "full_session", FTP_FAMILY_IPV4,
 	  { R("220-FTP server ready\r\n220 go\r\n"), C("USER ftp\r\nPASS x\r\n"),
 	    R("331 pw\r\n230 ok\r\n"), C("EPSV\r\n"),
@@ -678,6 +762,7 @@ static void test_replay_finds_offers_again(void)
 	rig_init(&r, FTP_FAMILY_IPV4);
 	seq_port = r.seq[FTP_DIR_COMMAND];
 	cmd(&r, port);
+	reply(&r, "200 NOOP ok\r\n200 PORT ok\r\n");
 	cmd(&r, "PASV\r\n");
 	seq_227 = r.seq[FTP_DIR_REPLY];
 	reply(&r, r227);
@@ -773,11 +858,73 @@ static void test_replay_unsafe_after_unclean_start(void)
 	ftp_session_note_announcement(&r.s, FTP_DIR_COMMAND, false);
 	CHECK(!ftp_session_replay(&scratch, &r.s, FTP_DIR_COMMAND),
 	      "an unsafe direction reported as replayable");
-	CHECK(ftp_session_replay(&scratch, &r.s, FTP_DIR_REPLY),
-	      "the other direction reported as unsafe");
+	CHECK(!ftp_session_replay(&scratch, &r.s, FTP_DIR_REPLY),
+	      "the other direction reported as replayable (one bit holds both)");
 	replay(&r, FTP_DIR_COMMAND, tail);
 	replay(&r, FTP_DIR_REPLY, "227 (10,0,0,1,4,1)\r\n");
+	CHECK_STR(r.out, "");
+}
+
+/* A 4xx/5xx answering an opened PORT/EPRT asks for its pinhole back. */
+static void test_active_refused(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PORT 10,0,0,2,4,1\r\n");
+	reply(&r, "200 PORT ok\r\n");
+	CHECK(r.notes[FTP_NOTE_ACTIVE_REFUSED] == 0, "200 withdrew the PORT");
+	cmd(&r, "SIZE f\r\nPORT 10,0,0,2,4,2\r\nRETR f\r\n");
+	reply(&r, "550 no such file\r\n");
+	CHECK(r.notes[FTP_NOTE_ACTIVE_REFUSED] == 0, "the 550 to SIZE withdrew it");
+	reply(&r, "500 Illegal PORT command\r\n");
+	CHECK(r.notes[FTP_NOTE_ACTIVE_REFUSED] == 1, "500 to PORT: %d notes",
+	      r.notes[FTP_NOTE_ACTIVE_REFUSED]);
+	reply(&r, "425 no data connection\r\n");
+	CHECK(r.notes[FTP_NOTE_ACTIVE_REFUSED] == 1, "the reply to RETR withdrew");
+	cmd(&r, "PORT 10,0,0,2,4\r\n");	/* refused here: nothing to withdraw */
+	reply(&r, "500 no\r\n");
+	CHECK(r.notes[FTP_NOTE_ACTIVE_REFUSED] == 1, "a refused PORT withdrawn");
+
+	rig_init(&r, FTP_FAMILY_IPV6);
+	cmd(&r, "EPRT |2|::1|1025|\r\n");
+	reply(&r, "522 Network protocol not supported, use (1)\r\n");
+	CHECK(r.notes[FTP_NOTE_ACTIVE_REFUSED] == 1, "522 to EPRT not noted");
+}
+
+/* What the queue cannot hold is noted, once per overflow. */
+static void test_uncorrelated(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nPASV\r\n");
+	CHECK(r.notes[FTP_NOTE_UNCORRELATED] == 0, "six ahead noted");
+	cmd(&r, "PASV\r\n");
+	CHECK(r.notes[FTP_NOTE_UNCORRELATED] == 1, "second PASV not noted");
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n");
+	CHECK(r.notes[FTP_NOTE_UNCORRELATED] == 1, "overflow noted %d times",
+	      r.notes[FTP_NOTE_UNCORRELATED]);
+}
+
+/* The greeting is the first reply due, even to a client that does not wait. */
+static void test_greeting_first(void)
+{
+	static struct rig r;
+
+	rig_init_isn(&r, FTP_FAMILY_IPV4, 1000, 5000);
+	cmd(&r, "USER ftp\r\nPASS x\r\nPASV\r\n");
+	reply(&r, "220-hello\r\n220 ready\r\n331 pw\r\n230 in\r\n"
+		  "227 (10,0,0,1,4,1)\r\n");
 	CHECK_STR(r.out, "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]");
+	/* after a gap nothing is known to wait: the next PASV is first */
+	rig_init_nosyn(&r, FTP_FAMILY_IPV4, 1000, 5000);
+	cmd(&r, "NOOP\r\n");
+	reply(&r, "200 x\r\n");
+	cmd(&r, "PASV\r\n");
+	reply(&r, "227 (10,0,0,1,4,2)\r\n");
+	CHECK_STR(r.out, "227 accepted 10.0.0.1 1026 [10,0,0,1,4,2]");
 }
 
 /* ---- runner ---- */
@@ -816,6 +963,9 @@ static const struct {
 	{ "zeroed_session_family", test_zeroed_session_family },
 	{ "refusal_names_address", test_refusal_names_address },
 	{ "replay_unsafe_after_unclean_start", test_replay_unsafe_after_unclean_start },
+	{ "active_refused_withdraws", test_active_refused },
+	{ "uncorrelated_noted", test_uncorrelated },
+	{ "greeting_first", test_greeting_first },
 };
 
 int main(void)

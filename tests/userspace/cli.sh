@@ -65,6 +65,13 @@ if not ok:
 	fi
 }
 
+# The counter names of the ABI header, the module's and pinholectl's one source.
+abi_counters() {
+	sed -n '/^#define PINHOLE_COUNTERS(X)/,/^$/p' \
+		"$(dirname "$0")/../../module/pinhole_abi.h" |
+		sed -nE 's/^[[:space:]]*X\(([a-z_0-9]+),[[:space:]]*".*/\1/p'
+}
+
 stage_module() {
 	local root=$T/root
 	rm -rf "$root"
@@ -74,17 +81,8 @@ stage_module() {
 	echo 0.9.0-test >"$root/sys/module/nf_pinhole_ftp/version"
 	echo "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode" |
 		tee "$root/proc/net/tcp" >"$root/proc/net/tcp6"
-	local c
-	for c in lines_port lines_eprt lines_pasv lines_epsv lines_227 \
-		 lines_229 pinholes_opened refused_third_party \
-		 refused_privileged_port refused_out_of_range \
-		 refused_mode_disabled refused_malformed refused_family \
-		 refused_unanswered refused_limit_reached refused_encrypted \
-		 resyncs alloc_failures dropped nat_unrewritable \
-		 nat_rewritten_again pinholes_superseded \
-		 refused_offers_per_segment; do
-		echo "$c 0"
-	done >"$root/proc/net/pinhole_ftp"
+	# the module's counters, in the ABI header's order, all zero
+	abi_counters | sed 's/$/ 0/' >"$root/proc/net/pinhole_ftp"
 	local d=$root/proc/sys/net/netfilter/pinhole_ftp
 	echo 1 >"$d/active"; echo 1 >"$d/passive"
 	echo 0 >"$d/allow_third_party"
@@ -150,9 +148,7 @@ set_counter refused_encrypted 2
 run stats
 expect stats-text 0 "lines_pasv=7"
 # every counter of the ABI header, the module's and pinholectl's one source
-NCOUNTERS=$(sed -n '/^#define PINHOLE_COUNTERS(X)/,/^$/p' \
-	"$(dirname "$0")/../../module/pinhole_abi.h" |
-	grep -cE '^[[:space:]]*X\([a-z_0-9]+,[[:space:]]*"')
+NCOUNTERS=$(abi_counters | wc -l)
 if [ "$(echo "$OUT" | wc -l)" -eq "$NCOUNTERS" ] && [ "$(echo "$OUT" | head -1)" = "lines_port=0" ] &&
    ! echo "$OUT" | grep -qv '^[a-z_0-9]*=[0-9]*$'; then
 	pass stats-text-shape

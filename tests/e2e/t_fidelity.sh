@@ -1,0 +1,236 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Protocol fidelity: what real clients and servers legitimately do must
+# work, through the router firewall (and the host firewalls for lftp).
+#
+#   pipelining   lftp with ftp:sync-mode off sends "TYPE I / SIZE / MDTM /
+#                PASV / RETR" in one segment; scripted conversations pin the
+#                reply each 227 answers (RFC 959: one final reply per command)
+#   withdraw     a PORT/EPRT the server refuses (500, 522) loses its pinhole
+#                at once; one it accepts keeps it, also when a refusal of an
+#                earlier pipelined command arrives first
+#   auth         a refused AUTH (534) leaves the session parsed; a 234 makes
+#                it opaque
+#   telnet       IAC IP / IAC DM before a command hide nothing
+#
+# Negative controls: lftp without the helper is blocked; a 227 that answers
+# another command opens nothing; the cases that open a pinhole open none
+# with no helper attached. The scripted peers are tests/e2e/hostile_ftp.py
+# (server, and a client that sends a line and reads its reply) and
+# tests/e2e/scripted_ftp.py (a client that sends several lines as one
+# segment).
+set -eu
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/e2e/policy_lib.sh
+. "$(dirname "$0")/policy_lib.sh"
+
+SCRIPTED=$E2E_DIR/scripted_ftp.py
+CL4C=${CL4//./,}
+
+e2e_init fidelity
+
+# ------------------------------------------------------------ helpers
+
+# fd_expect NS DPORT: expectations in NS for data port DPORT.
+fd_expect() { fw_expectations "$1" | grep -cE "dport=$2 " || true; }
+
+# fd_session NAME HOST STEP...: one scripted_ftp.py client in cl against
+# HOST:21. A step "check:CASE:WANT:DPORT" pauses the client there while
+# the firewall must hold WANT (0/1) pinholes for data port DPORT; then the
+# expectations are flushed (the control connection stays) and it goes on.
+# One client for many cases: under TCG each python start costs seconds.
+fd_session() {
+	local name=$1 host=$2 step i=0 steps=() checks=()
+	shift 2
+	FD_OUT=$E2E_WORK/s.$name
+	for step in "$@"; do
+		case $step in
+		check:*)
+			i=$((i + 1))
+			checks+=("${step#check:}")
+			steps+=("touch:$FD_OUT.at$i" "wait:$FD_OUT.go$i")
+			;;
+		*) steps+=("$step") ;;
+		esac
+	done
+	rm -f "$FD_OUT".*
+	timeout -k 2 200 ip netns exec "$NS_CL" /usr/bin/python3 "$SCRIPTED" \
+		--timeout 10 client "$host" 21 'recv:^220 ' "${steps[@]}" \
+		> "$FD_OUT" 2>&1 &
+	FD_PID=$!
+	for i in "${!checks[@]}"; do
+		fd_session_check "$((i + 1))" "${checks[$i]}"
+	done
+	wait "$FD_PID" 2>/dev/null || true
+	ct_flush "$NS_FW"
+}
+
+fd_session_check() { # N CASE:WANT:DPORT
+	local n=$1 case want dport
+	IFS=: read -r case want dport <<< "$2"
+	if ! wait_until 60 fd_at "$n"; then
+		e2e_fail "$case" "the client stopped before it: $(ph_transcript "$FD_OUT")"
+		return
+	fi
+	fd_check "$case" "$want" "$NS_FW" "$dport"
+	in_ns "$NS_FW" conntrack -F expect >/dev/null 2>&1 || true
+	touch "$FD_OUT.go$n"
+}
+fd_at() { [ -e "$FD_OUT.at$1" ] || ! kill -0 "$FD_PID" 2>/dev/null; }
+
+fd_release() {
+	ph_release
+	ct_flush "$NS_FW"
+}
+
+# fd_check CASE WANT NS DPORT: WANT (0 or 1) pinholes for DPORT in NS.
+fd_check() {
+	local case=$1 want=$2 ns=$3 dport=$4 n
+	n=$(fd_expect "$ns" "$dport")
+	if [ "$n" = "$want" ]; then
+		e2e_pass "$case"
+	else
+		e2e_fail "$case" "$n pinhole(s) for port $dport in $ns, want $want:" \
+			"$(fw_expectations "$ns" | tr '\n' ' ' | cut -c1-300)" \
+			"client: $(ph_transcript "${FD_OUT:-$PH_OUT}")"
+	fi
+}
+
+# fd_counter_grew CASE NAME BEFORE: pinhole's counter NAME went up.
+fd_counter_grew() {
+	local now
+	now=$(pin_counter "$2")
+	[ "$now" -gt "$3" ] && e2e_pass "$1" || e2e_fail "$1" "$2 stayed at $now"
+}
+
+# ------------------------------------------------------------ lftp
+
+lftp_cases() {
+	local tag=$1
+	E2E_LFTP_SET="set ftp:sync-mode off;"
+	expect_download "fidelity/lftp-pipelined/$tag/pasv-v4" lftp pasv 4 || true
+	expect_download "fidelity/lftp-pipelined/$tag/port-v4" lftp port 4 || true
+	expect_download "fidelity/lftp-pipelined/$tag/epsv-v6" lftp epsv 6 || true
+	expect_download "fidelity/lftp-pipelined/$tag/eprt-v6" lftp eprt 6 || true
+	E2E_LFTP_SET=
+}
+
+lftp_all() {
+	topo router
+	vsftpd_start
+	lftp_cases router
+	topo both
+	lftp_cases hosts
+	topo router
+	fw_load_all none
+	E2E_LFTP_SET="set ftp:sync-mode off;"
+	expect_blocked fidelity/lftp-pipelined-nohelper/pasv-v4 lftp pasv 4 || true
+	expect_blocked fidelity/lftp-pipelined-nohelper/eprt-v6 lftp eprt 6 || true
+	E2E_LFTP_SET=
+	server_stop
+}
+
+# A control connection on port 2121, attached by the ruleset's own port.
+other_port_cases() {
+	E2E_FTP_PORT=2121
+	topo router
+	vsftpd_start
+	expect_download fidelity/port-2121/curl-pasv-v4 curl pasv 4 || true
+	expect_download fidelity/port-2121/curl-port-v4 curl port 4 || true
+	expect_download fidelity/port-2121/curl-epsv-v6 curl epsv 6 || true
+	expect_download fidelity/port-2121/curl-eprt-v6 curl eprt 6 || true
+	fw_load_all none
+	expect_blocked fidelity/port-2121-nohelper/curl-pasv-v4 curl pasv 4 || true
+	expect_blocked fidelity/port-2121-nohelper/curl-eprt-v6 curl eprt 6 || true
+	server_stop
+	E2E_FTP_PORT=21
+}
+
+# ------------------------------------------------------------ scripted
+
+# One IPv4 session through the router firewall, case after case; WANT is
+# what the helper must leave (with no helper attached: nothing, ever).
+session_v4() { # ON SUFFIX
+	local on=$1 p=fidelity/scripted$2
+	fd_session "v4$2" "$SV4" \
+		'send:SITE NEXT 534 AUTH not available\r\n' 'recv:^200 ' \
+		'send:AUTH TLS\r\n' 'recv:^534 ' \
+		'send:TYPE I\r\nPASV\r\n' 'recv:^227 ' \
+		"check:$p/auth-refused/pipelined-type-pasv:$on:40000" \
+		'send:SITE NEXT 227 Entering Passive Mode (198,51,100,2,156,65)\r\n' 'recv:^200 ' \
+		'send:TYPE I\r\nPASV\r\n' 'recv:^227 [^\n]*\n227 ' \
+		"check:$p/227-answers-type:0:40001" \
+		"send:\\xff\\xf4\\xff\\xf2PORT $CL4C,156,74\\r\\n" 'recv:^200 ' \
+		"check:$p/telnet-ip-dm-port:$on:40010" \
+		'send:\xff\xf4\xff\xf2ABOR\r\nPASV\r\n' 'recv:^227 ' \
+		"check:$p/telnet-abor-pasv:$on:40000" \
+		'send:SITE NEXT 550 No such file\r\n' 'recv:^200 ' \
+		"send:SIZE f\\r\\nPORT $CL4C,156,72\\r\\n" 'recv:^550 [^\n]*\n200 ' \
+		"check:$p/550-to-size-keeps-port:$on:40008" \
+		'send:SITE NEXT 500 Illegal PORT command\r\n' 'recv:^200 ' \
+		"send:PORT $CL4C,156,70\\r\\n" 'recv:^500 ' \
+		"check:$p/port-500-withdrawn:0:40006" \
+		"send:PORT $CL4C,156,70\\r\\n" 'recv:^200 ' \
+		"check:$p/port-200-kept:$on:40006"
+}
+
+session_v6() { # ON
+	local on=$1 p=fidelity/scripted
+	fd_session v6 "$SV6" \
+		'send:SITE NEXT 522 Network protocol not supported, use (1)\r\n' 'recv:^200 ' \
+		"send:EPRT |2|$CL6|40009|\\r\\n" 'recv:^522 ' \
+		"check:$p/eprt-522-withdrawn-v6:0:40009" \
+		"send:EPRT |2|$CL6|40009|\\r\\n" 'recv:^200 ' \
+		"check:$p/eprt-200-kept-v6:$on:40009" \
+		"send:EPRT |2|::ffff:$CL4|40011|\\r\\n" 'recv:^200 ' \
+		"check:$p/eprt-mixed-notation-v6:0:40011"
+}
+
+# The withdrawals above are counted; a 234 makes the session opaque.
+counted_cases() {
+	local before third malformed
+	before=$(pin_counter pinholes_withdrawn)
+	third=$(pin_counter refused_third_party)
+	malformed=$(pin_counter refused_malformed)
+	session_v6 1
+	fd_counter_grew fidelity/scripted/withdrawn-counted pinholes_withdrawn "$before"
+	# ::ffff:a.b.c.d is valid syntax, and not the IPv6 client's address
+	fd_counter_grew fidelity/scripted/eprt-mixed-notation-v6/third-party \
+		refused_third_party "$third"
+	[ "$(pin_counter refused_malformed)" = "$malformed" ] &&
+		e2e_pass fidelity/scripted/eprt-mixed-notation-v6/not-malformed ||
+		e2e_fail fidelity/scripted/eprt-mixed-notation-v6/not-malformed \
+			"refused_malformed $malformed -> $(pin_counter refused_malformed)"
+	before=$(pin_counter refused_encrypted)
+	ph_hostile_bg auth-234 "$SV4" 'AUTH TLS' PASV || true
+	FD_OUT=$PH_OUT
+	fd_check fidelity/auth-234-opaque/no-pinhole 0 "$NS_FW" 40000
+	fd_counter_grew fidelity/auth-234-opaque/counted refused_encrypted "$before"
+	fd_release
+}
+
+# All of it inside one function, called on the last line with exit: bash
+# has then read the whole file, and an edit during a run cannot disturb it.
+fidelity_main() {
+	if [ "$E2E_HELPER" = none ]; then
+		e2e_skip fidelity "PINHOLE_HELPER=none: the controls run in every mode"
+		e2e_finish
+		return
+	fi
+	lftp_all
+	other_port_cases
+	topo router
+	in_ns "$NS_SV" /usr/bin/python3 "$PH_HOSTILE" server --listen :: \
+		> "$E2E_WORK/hostile.log" 2>&1 &
+	wait_listen "$NS_SV" 21 hostile
+	session_v4 1 ""
+	[ "$E2E_HELPER" != pinhole-ftp ] || counted_cases
+	fw_load_all none
+	session_v4 0 -nohelper
+	server_stop
+	e2e_finish
+}
+
+fidelity_main; exit
