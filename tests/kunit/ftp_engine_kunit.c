@@ -65,11 +65,6 @@ static void conn_init_isn(struct conn *c, u32 reply_isn)
 			   NULL, 0, true, &recorder_ops, &c->rec);
 }
 
-static void conn_init(struct conn *c)
-{
-	conn_init_isn(c, ISN_REPLY);
-}
-
 /* Send @text as one in-order segment in direction @dir. */
 static void conn_send(struct conn *c, enum ftp_dir dir, const char *text)
 {
@@ -78,6 +73,13 @@ static void conn_send(struct conn *c, enum ftp_dir dir, const char *text)
 	ftp_stream_segment(&c->session, dir, c->next_seq[dir],
 			   (const u8 *)text, len, false, &recorder_ops, &c->rec);
 	c->next_seq[dir] += len;
+}
+
+/* A session past the server's greeting, the first reply due. */
+static void conn_init(struct conn *c)
+{
+	conn_init_isn(c, ISN_REPLY);
+	conn_send(c, FTP_DIR_REPLY, "220 ready\r\n");
 }
 
 static void expect_ipv4(struct kunit *test, const struct ftp_offer *o,
@@ -199,6 +201,7 @@ static void reply_across_seq_wrap(struct kunit *test)
 	struct conn c;
 
 	conn_init_isn(&c, 0xffffffefu);
+	conn_send(&c, FTP_DIR_REPLY, "220 ready\r\n");
 	conn_send(&c, FTP_DIR_COMMAND, "PASV\r\n");
 	conn_send(&c, FTP_DIR_REPLY, "227 Entering Passive");
 	conn_send(&c, FTP_DIR_REPLY, " Mode (10,9,8,7,4,0)\r\n");
