@@ -84,9 +84,21 @@ dir=$top/$key
 btree=$top/build
 srcdir=$top/src/$(echo "$srcid" | tr -c 'A-Za-z0-9.+~\n-' _)
 
+# The release the build tree makes. Not through kmake: its output goes to
+# the build log (a first build wrote an empty release file that way).
+kernel_release() {
+	make -s -C "$srcdir" O="$btree" ARCH=x86_64 kernelrelease 2>/dev/null |
+		tail -n 1
+}
+
 report() { # print what the action asks for, from a complete cache dir
 	local rel
 	rel=$(cat "$dir/release")
+	if [ -z "$rel" ]; then	# written empty by recipe 2's first builds
+		rel=$(kernel_release)
+		[ -n "$rel" ] || die "cannot tell the release of $btree"
+		echo "$rel" > "$dir/release"
+	fi
 	case $action in
 	build|locate) echo "$dir" ;;
 	release) echo "$rel" ;;
@@ -174,10 +186,9 @@ fi
 log "building (nice -n 10 make -j$jobs; log: $blog)"
 kmake -j"$jobs" bzImage modules || fail_build "the kernel build"
 kmake INSTALL_MOD_PATH="$dir/modules" modules_install || fail_build "modules_install"
-kmake -s kernelrelease > "$dir/release.tmp" 2>&1 || fail_build "make kernelrelease"
-tail -n 1 "$dir/release.tmp" > "$dir/release"
-rm -f "$dir/release.tmp"
-rel=$(cat "$dir/release")
+rel=$(kernel_release)
+[ -n "$rel" ] || fail_build "make kernelrelease"
+echo "$rel" > "$dir/release"
 [ -d "$dir/modules/lib/modules/$rel" ] ||
 	die "modules_install made no $dir/modules/lib/modules/$rel"
 # These links point into the cache and would dangle in the guest.
