@@ -25,12 +25,14 @@ fw_timeout() { # SECONDS: pinhole lifetime in fw
 	in_ns "$NS_FW" sysctl -qw net.netfilter.pinhole_ftp.timeout="$1"
 }
 
-# reuse CASE MODE FAMILY: a stale pinhole to REUSE_PORT that lives 10 s,
-# then a new session that is given the same port and waits 15 s before it
-# connects: only its own pinhole (60 s) can let the data connection in.
+# reuse CASE MODE FAMILY: a stale pinhole to REUSE_PORT that lives 30 s
+# (the next session's PASV must reach fw while it lives, also when a loaded
+# TCG guest takes seconds to start python), then a new session that is
+# given the same port and waits 35 s before it connects: only its own
+# pinhole (60 s) can let the data connection in.
 reuse() {
 	local case=$1 mode=$2 fam=$3 sup0 fail0 exp0 sum
-	fw_timeout 10
+	fw_timeout 30
 	if ! abandon "$mode" "$fam"; then
 		fw_timeout 60
 		e2e_fail "$case" "abandoned $mode session failed: $(client_error)"
@@ -44,9 +46,9 @@ reuse() {
 	fi
 	sup0=$(pin_counter pinholes_superseded) fail0=$(pin_counter alloc_failures)
 	exp0=$(fw_counter_sum data_expected)
-	if ! client_run "$E2E_T_XFER" /usr/bin/python3 "$E2E_DIR/nat_ftp.py" \
+	if ! client_run $((E2E_T_XFER + 35)) /usr/bin/python3 "$E2E_DIR/nat_ftp.py" \
 		--host "$(sv_addr "$fam")" --mode "$mode" --file "$FTP_FILE" \
-		--hold 15; then
+		--timeout $((E2E_T_XFER + 35)) --hold 35; then
 		e2e_fail "$case/download" "$mode IPv$fam download failed: $(client_error)"
 		return 1
 	fi
