@@ -42,7 +42,10 @@ ph_exit() {
 trap ph_exit EXIT
 
 topo router
-vsftpd_start
+# port_promiscuous: vsftpd accepts a PORT to a third party (the counter
+# cases below announce one); it would answer 500, and the helper then
+# withdraws the pinhole, as it should (t_fidelity.sh proves that).
+vsftpd_start "" port_promiscuous=YES
 case_time
 e2e_log "setup: $E2E_DT"
 FW=$NS_FW
