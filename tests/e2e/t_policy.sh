@@ -42,10 +42,7 @@ ph_exit() {
 trap ph_exit EXIT
 
 topo router
-# port_promiscuous: vsftpd accepts a PORT to a third party (the counter
-# cases below announce one); it would answer 500, and the helper then
-# withdraws the pinhole, as it should (t_fidelity.sh proves that).
-vsftpd_start "" port_promiscuous=YES
+vsftpd_start
 case_time
 e2e_log "setup: $E2E_DT"
 FW=$NS_FW
@@ -378,33 +375,6 @@ ph_line_case refused_family-eprt1-on-v6 "$SV6" "EPRT |1|192.0.2.2|50000|" \
 ph_line_case refused_family-eprt2-on-v4 "$SV4" "EPRT |2|$CL6|50000|" \
 	lines_eprt=1 refused_family=1
 
-# Client-side third party allowed: the pinhole is for the named host.
-ph_set "$FW" allow_third_party 1
-ph_open_case allow_third_party=1-port "$SV4" "src=$SV4 dst=203\.0\.113\.9 sport=[0-9]+ dport=50000 " \
-	lines_port=1 pinholes_opened=1 -- "PORT 203,0,113,9,195,80"
-ph_set "$FW" allow_third_party 0
-
-# alloc_failures: a second session announcing the very same third-party
-# data connection cannot insert its expectation (the first one holds it;
-# only the owner of an address supersedes a pinhole to it: t_reuse.sh).
-c=policy/counter/alloc_failures
-ph_set "$FW" allow_third_party 1
-ph_snap
-if ph_hostile_bg dup1 "$SV4" "${LOGIN[@]}" "PORT 203,0,113,9,195,90"; then
-	pid1=$PH_PID hold1=$PH_HOLD
-	if ph_hostile_bg dup2 "$SV4" "${LOGIN[@]}" "PORT 203,0,113,9,195,90"; then
-		ph_case $c lines_port=2 pinholes_opened=1 alloc_failures=1 only
-	else
-		e2e_fail $c "second client: $(ph_transcript "$PH_OUT")"
-	fi
-	ph_release
-	PH_PID=$pid1 PH_HOLD=$hold1
-else
-	e2e_fail $c "client: $(ph_transcript "$PH_OUT")"
-fi
-ph_release
-ph_set "$FW" allow_third_party 0
-
 # ================================================================ pinholectl stats
 
 c=policy/pinholectl/stats-json
@@ -533,6 +503,35 @@ ph_set "$FW" allow_third_party 1
 ph_open_case allow_third_party=1-227 "$SV4" "src=$CL4 dst=203\.0\.113\.5 sport=[0-9]+ dport=40000 " \
 	lines_pasv=1 lines_227=1 pinholes_opened=1 -- \
 	"SITE NEXT 227 Entering Passive Mode (203,0,113,5,156,64)" PASV
+ph_set "$FW" allow_third_party 0
+
+# Client-side third party allowed: the pinhole is for the named host. With
+# this server, which answers the PORT 200: vsftpd answers a PORT to a third
+# party 500, and the helper then withdraws its pinhole (t_fidelity.sh).
+ph_set "$FW" allow_third_party 1
+ph_open_case allow_third_party=1-port "$SV4" "src=$SV4 dst=203\.0\.113\.9 sport=[0-9]+ dport=50000 " \
+	lines_port=1 pinholes_opened=1 -- "PORT 203,0,113,9,195,80"
+ph_set "$FW" allow_third_party 0
+
+# alloc_failures: a second session announcing the very same third-party
+# data connection cannot insert its expectation (the first one holds it;
+# only the owner of an address supersedes a pinhole to it: t_reuse.sh).
+c=policy/counter/alloc_failures
+ph_set "$FW" allow_third_party 1
+ph_snap
+if ph_hostile_bg dup1 "$SV4" "${LOGIN[@]}" "PORT 203,0,113,9,195,90"; then
+	pid1=$PH_PID hold1=$PH_HOLD
+	if ph_hostile_bg dup2 "$SV4" "${LOGIN[@]}" "PORT 203,0,113,9,195,90"; then
+		ph_case $c lines_port=2 pinholes_opened=1 alloc_failures=1 only
+	else
+		e2e_fail $c "second client: $(ph_transcript "$PH_OUT")"
+	fi
+	ph_release
+	PH_PID=$pid1 PH_HOLD=$hold1
+else
+	e2e_fail $c "client: $(ph_transcript "$PH_OUT")"
+fi
+ph_release
 ph_set "$FW" allow_third_party 0
 
 ph_snap
