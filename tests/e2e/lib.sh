@@ -62,10 +62,13 @@ E2E_TABLE=pinhole_e2e
 # the helper is attached by the ruleset, so any port works like 21.
 E2E_FTP_PORT=21
 
-# Timeouts (seconds) sized for a TCG guest.
-E2E_T_READY=${E2E_T_READY:-30}		# a server starts listening
-E2E_T_XFER=${E2E_T_XFER:-30}		# a download that must succeed
-E2E_T_NEG=${E2E_T_NEG:-6}		# a download that must fail
+# Timeouts (seconds) sized for a TCG guest, times PINHOLE_TIMEOUT_SCALE
+# (check-debug sets 4: under KASAN a blocked download's client had not yet
+# reached its data connection when 6 s were up).
+E2E_SCALE=${PINHOLE_TIMEOUT_SCALE:-1}
+E2E_T_READY=${E2E_T_READY:-$((30 * E2E_SCALE))}	# a server starts listening
+E2E_T_XFER=${E2E_T_XFER:-$((30 * E2E_SCALE))}	# a download that must succeed
+E2E_T_NEG=${E2E_T_NEG:-$((6 * E2E_SCALE))}		# a download that must fail
 
 NS_CL=cl
 NS_FW=fw
