@@ -22,6 +22,9 @@
 # BENCH_PORT_DIV (16), BENCH_IDLE (idle sessions, 1000; 0: none),
 # BENCH_CLIENT_T (300 s), BENCH_ONLY (regexp on benchmark names).
 # TCG makes absolute numbers meaningless; compare columns of one run.
+# --timeout (default 10800 s) bounds the guest: the full default run
+# (five repetitions, 1000 idle sessions opened 16 times) takes the better
+# part of an hour on a quiet 2-core machine.
 # Afterwards, on the host, `make -C tests/bench run` measures the pinhole
 # parser alone natively, as the kernel builds it (MB/s and cycles per
 # byte per line kind; ENGINE_MB, ENGINE_SEGS, ENGINE_ROUNDS; no kernel).
@@ -29,7 +32,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-timeout=3000
+timeout=10800
 out=
 
 while [ $# -gt 0 ]; do
