@@ -23,8 +23,8 @@
 # BENCH_CLIENT_T (300 s), BENCH_ONLY (regexp on benchmark names).
 # TCG makes absolute numbers meaningless; compare columns of one run.
 # --timeout (default 10800 s) bounds the guest: the full default run
-# (five repetitions, 1000 idle sessions opened 16 times) takes the better
-# part of an hour on a quiet 2-core machine.
+# (five repetitions of every row, 1000 idle sessions opened 16 times)
+# is long under TCG.
 # Afterwards, on the host, `make -C tests/bench run` measures the pinhole
 # parser alone natively, as the kernel builds it (MB/s and cycles per
 # byte per line kind; ENGINE_MB, ENGINE_SEGS, ENGINE_ROUNDS; no kernel).
