@@ -148,7 +148,6 @@ rc=0
 cd "$repo"
 "$here/guest-run.sh" --timeout "$timeout" --results "$out" "${envs[@]}" \
 	-- scripts/bench-guest.sh 2>&1 | tee "$out/guest.out" || rc=$?
-rc=${PIPESTATUS[0]}
 echo
 echo "# summary of $out/raw.txt; host load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 table "$raw" | tee "$out/table.txt"
