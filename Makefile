@@ -2,6 +2,9 @@
 #
 # make            build module/nf_pinhole_ftp.ko and userspace/pinholectl
 # make demo       the main job, in a QEMU guest (see README.md)
+# make bench      pinhole vs the stock helper vs none, in one guest boot
+# make engine-bench  the FTP engine alone, natively, built as the kernel
+#                 builds it (MB/s and cycles per byte per line kind)
 # make check      every test: build checks, unit, fuzz, KUnit, e2e in a guest
 # make debug-kernel  build (once, cached) the KASAN/lockdep/kmemleak kernel
 # make check-debug   the e2e suites on that kernel, with a kmemleak check
@@ -60,6 +63,7 @@ GUEST_KVER = $(shell scripts/kver.sh)
 GUEST_KDIR = /usr/src/linux-headers-$(GUEST_KVER)
 
 .PHONY: all module clean-module userspace sparse deps check demo bench fuzz \
+	engine-bench \
 	install uninstall install-boot uninstall-boot install-dkms-src \
 	uninstall-dkms-src deb clean debug-kernel check-debug stress \
 	check-package
@@ -96,6 +100,11 @@ demo: deps
 # Side by side with the stock nf_conntrack_ftp, in one guest boot.
 bench: deps
 	scripts/bench.sh
+
+# No kernel, no guest: the engine's throughput on this machine (ENGINE_MB,
+# ENGINE_SEGS, ENGINE_ROUNDS, ENGINE_KINDS; tests/bench/Makefile).
+engine-bench:
+	$(MAKE) -C tests/bench run
 
 fuzz:
 	$(MAKE) -C tests/fuzz fuzz
@@ -185,4 +194,5 @@ clean:
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tests/unit clean
 	-$(MAKE) -C tests/fuzz clean
+	-$(MAKE) -C tests/bench clean
 	rm -rf build

@@ -5,22 +5,46 @@
 # (scripts/bench.sh boots it): loads the stock nf_conntrack_ftp and
 # nf_pinhole_ftp side by side (pinhole registers on port 0, so they do not
 # clash), builds the cl - fw - sv router topology of tests/e2e/lib.sh and,
-# in one boot, measures each helper attached to tcp dport 21 in fw:
+# in one boot, measures each helper setting attached to tcp dport 21 in fw:
 #
 #   stream-*  bulk FTP-control-shaped traffic through fw (MB/s), 1 stream
-#             and BENCH_PAR streams in parallel (aggregate MB/s)
+#             and BENCH_PAR streams in parallel (aggregate MB/s): reply
+#             text (server to client), NOOP lines, a browsing session's
+#             mixed commands, PORT lines (one announcement per line)
 #   xfer-*    curl passive (EPSV) downloads of a small file from vsftpd,
 #             sequential and BENCH_XPAR clients in parallel (transfers/s)
+#   idleN-*   with N (BENCH_IDLE, 1000) idle logged-in control sessions held
+#             open through fw: how fast they open (sessions/s), then a
+#             reply stream and a transfer row while they are held; the
+#             sessions must all still answer a NOOP at the end. The same
+#             run measures the kernel's slab memory per session.
+#
+# Helper settings (HELPERS): none (no helper attached; conntrack still
+# tracks everything, and the ruleset accepts new connections to the
+# server's passive port range, as a firewall without an FTP helper must),
+# ftp (the stock nf_conntrack_ftp), pinhole-ftp. Every benchmark runs
+# BENCH_REPS repetitions, each measuring none, ftp, pinhole-ftp in turn,
+# so drift hits all alike.
 #
 # Each result is a line on stdout (also appended to $BENCH_RAW):
 #   RESULT bench=NAME helper=H rep=R value=V unit=U busy_s=.. softirq_s=..
-#          sys_s=.. check=ok|FAILED:why
-# Helpers are interleaved within each repetition so drift hits all alike.
+#          sys_s=.. fw_MB=.. softirq_ms_per_MB=.. check=ok|FAILED:why at=..
+# busy_s/softirq_s/sys_s: CPU time the whole guest spent (both vCPUs;
+# /proc/stat, sampled at the tick: Debian's kernel has no
+# IRQ_TIME_ACCOUNTING); fw_MB: bytes (MiB, headers included) that entered
+# the firewall namespace's interfaces; softirq_ms_per_MB: the ratio.
+# And per repetition and helper of the idle scenario:
+#   MEM helper=H rep=R sessions=N total=B conntrack=B kmalloc=B other=B
+#       check=..
+# bytes of slab (/proc/slabinfo: active objects x object size, every
+# cache shrunk first) per session, from just before the sessions open to when all are logged in:
+# total over all caches, the nf_conntrack cache, the kmalloc caches, the
+# rest (mostly both ends' sockets, the same for every helper).
 #
-# Environment: BENCH_MB (per stream, default 32), BENCH_REPS (3),
+# Environment: BENCH_MB (per stream, default 32), BENCH_REPS (5),
 # BENCH_PAR (2), BENCH_XFERS (50), BENCH_XPAR (2 4), BENCH_PORT_DIV (16:
-# stream-port moves BENCH_MB/16 MB), BENCH_CLIENT_T (300 s per stream
-# measurement), BENCH_ONLY (regexp on
+# stream-port moves BENCH_MB/16 MB), BENCH_IDLE (1000; 0: no idle rows),
+# BENCH_CLIENT_T (300 s per stream measurement), BENCH_ONLY (regexp on
 # bench names), BENCH_RAW (file), PINHOLE_KO.
 set -u
 
@@ -29,21 +53,30 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO/tests/e2e/lib.sh"
 
 BENCH_MB=${BENCH_MB:-32}
-BENCH_REPS=${BENCH_REPS:-3}
+BENCH_REPS=${BENCH_REPS:-5}
 BENCH_PAR=${BENCH_PAR:-2}
 BENCH_XFERS=${BENCH_XFERS:-50}
 BENCH_XPAR=${BENCH_XPAR:-2 4}
 BENCH_ONLY=${BENCH_ONLY:-.}
 BENCH_PORT_DIV=${BENCH_PORT_DIV:-16}
+BENCH_IDLE=${BENCH_IDLE:-1000}
 BENCH_CLIENT_T=${BENCH_CLIENT_T:-300}
 BENCH_RAW=${BENCH_RAW:-/dev/null}
 KO=${PINHOLE_KO:-$REPO/module/nf_pinhole_ftp.ko}
 STREAM=$REPO/tests/bench/ftpstream.py
+IDLE=$REPO/tests/bench/idle.py
 HELPERS=(none ftp pinhole-ftp)
 FTP_PASV_MIN=40000
 FTP_PASV_MAX=49999
+# Three servers on port 21 in sv, one address each: vsftpd on $SV4, the
+# stream server and the idle sessions' server on two more.
+SV_STREAM=198.51.100.3
+SV_IDLE=198.51.100.4
 
 BENCH_FAILED=0
+STREAM_PID=
+STREAM_KIND=
+IDLE_SRV_PID=
 
 log() { echo "# $*"; }
 
@@ -60,17 +93,50 @@ load_modules() {
 	return 0
 }
 
-# cpu_sample: "busy softirq system" in USER_HZ ticks, all CPUs.
-cpu_sample() {
-	awk '$1 == "cpu" { print $2+$3+$4+$7+$8, $8, $4; exit }' /proc/stat
+wanted() { # NAME...: does BENCH_ONLY select one of them?
+	local n
+	for n in "$@"; do
+		[[ $n =~ $BENCH_ONLY ]] && return 0
+	done
+	return 1
 }
-cpu_delta() { # BEFORE AFTER -> busy_s=.. softirq_s=.. sys_s=..
+
+# bench_fw_load HELPER: fw's ruleset for HELPER, conntrack flushed. none
+# also accepts new connections to the passive port range: without a
+# helper, that is how a firewall lets FTP's data connections in.
+bench_fw_load() {
+	local h=$1 f=$E2E_WORK/ruleset.bench.nft
+	{
+		echo "table inet $E2E_TABLE"
+		echo "delete table inet $E2E_TABLE"
+		if [ "$h" = none ]; then
+			fw_ruleset forward none | awk -v r="ct state new tcp dport $FTP_PASV_MIN-$FTP_PASV_MAX accept" \
+				'/counter name tcp_new_dropped drop/ { print "\t\t" r } { print }'
+		else
+			fw_ruleset forward "$h"
+		fi
+	} > "$f"
+	run_quiet in_ns "$NS_FW" nft -f "$f" || die "cannot load the ruleset (helper $h)"
+	ct_flush "$NS_FW"
+}
+
+# sample: "busy softirq system" in USER_HZ ticks (all CPUs), then the
+# bytes received on fw's interfaces.
+sample() {
+	local c b
+	c=$(awk '$1 == "cpu" { print $2+$3+$4+$7+$8, $8, $4; exit }' /proc/stat)
+	# shellcheck disable=SC2016 # awk's own $ fields
+	b=$(in_ns "$NS_FW" awk -F'[: ]+' 'NR > 2 && $2 != "lo" { s += $3 } END { printf "%.0f", s }' /proc/net/dev)
+	echo "$c $b"
+}
+sample_delta() { # BEFORE AFTER -> busy_s=.. softirq_s=.. sys_s=.. fw_MB=.. softirq_ms_per_MB=..
 	local hz
 	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 	awk -v hz="$hz" -v a="$1" -v b="$2" 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
-		printf "busy_s=%.2f softirq_s=%.2f sys_s=%.2f",
-			(y[1]-x[1])/hz, (y[2]-x[2])/hz, (y[3]-x[3])/hz }'
+		mb = (y[4] - x[4]) / 1048576; si = (y[2] - x[2]) / hz
+		printf "busy_s=%.2f softirq_s=%.2f sys_s=%.2f fw_MB=%.3f softirq_ms_per_MB=%.3f",
+			(y[1]-x[1])/hz, si, (y[3]-x[3])/hz, mb, (mb > 0 ? si * 1000 / mb : 0) }'
 }
 
 # ctrl_check HELPER MIN: every tracked connection to port 21 in fw carries
@@ -79,30 +145,53 @@ ctrl_check() {
 	local h=$1 min=$2 list total with
 	list=$(in_ns "$NS_FW" conntrack -L -p tcp --dport 21 2>/dev/null)
 	total=$(grep -c 'dport=21' <<< "$list")
-	with=$(grep -c "helper=$h\\( \\|\$\\)" <<< "$list")
 	if [ "$h" = none ]; then
 		with=$(grep -c 'helper=' <<< "$list")
 		[ "$total" -ge "$min" ] && [ "$with" -eq 0 ] && return 0
-		echo "FAILED:$with/$total-ctrl-conns-have-a-helper"
+		echo "FAILED:$with/$total-ctrl-conns-have-a-helper(min-$min)"
 		return 1
 	fi
+	with=$(grep -c "helper=$h\\( \\|\$\\)" <<< "$list")
 	[ "$total" -ge "$min" ] && [ "$with" -eq "$total" ] && return 0
-	echo "FAILED:$with/$total-ctrl-conns-have-helper=$h"
+	echo "FAILED:$with/$total-ctrl-conns-have-helper=$h(min-$min)"
 	return 1
 }
 
-result() { # NAME HELPER REP VALUE UNIT CPU CHECK
+result() { # NAME HELPER REP VALUE UNIT SAMPLES CHECK
 	local line="RESULT bench=$1 helper=$2 rep=$3 value=$4 unit=$5 $6 check=$7 at=$SECONDS"
 	echo "$line"
 	echo "$line" >> "$BENCH_RAW"
 	[ "$7" = ok ] || BENCH_FAILED=$((BENCH_FAILED + 1))
 }
 
-stream_server() { # KIND DIR BYTES
-	server_stop
-	in_ns "$NS_SV" /usr/bin/python3 "$STREAM" server --kind "$1" --dir "$2" \
-		--size "$3" > "$E2E_WORK/ftpstream.log" 2>&1 &
-	wait_listen "$NS_SV" 21 ftpstream
+# shellcheck disable=SC2317 # called through wait_until
+listening_on() { # NS ADDR PORT
+	in_ns "$1" ss -ltnH "src $2:$3" | grep -q .
+}
+
+wait_listen_on() { # NS ADDR PORT WHAT
+	wait_until "$E2E_T_READY" listening_on "$1" "$2" "$3" ||
+		die "$4 does not listen on $2:$3 in $1 after ${E2E_T_READY}s" \
+			"($(tail -n 3 "$E2E_WORK/$4.log" 2>/dev/null | tr '\n' ' '))"
+}
+
+stop_pid() { # PID: a server this script started
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# stream_server KIND DIR BYTES: the ftpstream server on $SV_STREAM, started
+# anew when KIND, DIR or BYTES change.
+stream_server() {
+	[ "$STREAM_KIND" != "$1 $2 $3" ] || return 0
+	stop_pid "$STREAM_PID"
+	ip netns exec "$NS_SV" /usr/bin/python3 "$STREAM" server --bind "$SV_STREAM" \
+		--kind "$1" --dir "$2" --size "$3" > "$E2E_WORK/ftpstream.log" 2>&1 &
+	STREAM_PID=$!
+	STREAM_KIND="$1 $2 $3"
+	wait_listen_on "$NS_SV" "$SV_STREAM" 21 ftpstream
 }
 
 # port_diag: pinhole's non-zero counters and policy in fw (cumulative).
@@ -113,7 +202,7 @@ port_diag() {
 }
 
 # stream_client DIR PAR: PAR socat clients at once, each moving one
-# stream (down: read the server's BENCH_MB MB to EOF; up: send
+# stream (down: read the server's stream to EOF; up: send
 # $E2E_WORK/up.bin, then read the server's answer to EOF). Prints the
 # seconds from the first start to the last exit; fails when one failed.
 stream_client() {
@@ -122,10 +211,10 @@ stream_client() {
 	for i in $(seq 1 "$par"); do
 		if [ "$dir" = down ]; then
 			timeout -k 2 "$BENCH_CLIENT_T" ip netns exec "$NS_CL" socat -u -b 262144 \
-				"TCP4:$SV4:21,rcvbuf=4194304" - > "$E2E_WORK/down.$i" &
+				"TCP4:$SV_STREAM:21,rcvbuf=4194304" - > "$E2E_WORK/down.$i" &
 		else
 			timeout -k 2 "$BENCH_CLIENT_T" ip netns exec "$NS_CL" socat -b 262144 -t "$BENCH_CLIENT_T" - \
-				"TCP4:$SV4:21,sndbuf=4194304" < "$E2E_WORK/up.bin" \
+				"TCP4:$SV_STREAM:21,sndbuf=4194304" < "$E2E_WORK/up.bin" \
 				> "$E2E_WORK/down.$i" &
 		fi
 		pids+=($!)
@@ -138,52 +227,66 @@ stream_client() {
 	awk -v a="${t0/,/.}" -v b="${t1/,/.}" 'BEGIN { printf "%.6f", b - a }'
 }
 
-# stream_bench NAME KIND DIR PAR
-stream_bench() {
-	local name=$1 kind=$2 dir=$3 par=$4 rep h secs c0 c1 check mbs p0 p1
-	local bytes=$((BENCH_MB << 20)) i got
+# measure_stream NAME HELPER REP KIND DIR PAR BYTES MINCTRL: one
+# measurement with HELPER's ruleset already loaded and the server running.
+measure_stream() {
+	local name=$1 h=$2 rep=$3 kind=$4 dir=$5 par=$6 bytes=$7 minctrl=$8
+	local secs s0 s1 check mbs p0 p1 i got
+	p0=$(pin_counter lines_port)
+	s0=$(sample)
+	if secs=$(stream_client "$dir" "$par"); then
+		s1=$(sample)
+		p1=$(pin_counter lines_port)
+		mbs=$(awk -v b=$((bytes * par)) -v s="$secs" \
+			'BEGIN { printf "%.2f", b / 1048576 / s }')
+		check=$(ctrl_check "$h" "$minctrl") && check=ok
+		for i in $(seq 1 "$par"); do
+			got=$(stat -c %s "$E2E_WORK/down.$i")
+			if [ "$dir" = down ] && [ "$got" -lt "$bytes" ]; then
+				check=FAILED:short-stream-$got
+			fi
+		done
+		# PORT lines: pinhole must have seen them.
+		if [ "$kind" = port ] && [ "$h" = pinhole-ftp ] &&
+		   [ "$check" = ok ] && [ "$p1" -le "$p0" ]; then
+			check=FAILED:no-PORT-line-counted
+		fi
+		[ "$kind" != port ] || log "$name $h: pinhole lines_port +$((p1 - p0)), expectations now $(fw_expectations "$NS_FW" | grep -c .)"
+		[ "$kind" != port ] || [ "$h" != pinhole-ftp ] || port_diag
+	else
+		s1=$(sample)
+		[ "$kind" != port ] || [ "$h" != pinhole-ftp ] || port_diag
+		mbs=0
+		check="FAILED:client:${secs// /_}"
+	fi
+	result "$name" "$h" "$rep" "$mbs" MB/s "$(sample_delta "$s0" "$s1")" "$check"
+}
+
+stream_bytes() { # KIND: bytes per stream
 	# A PORT line every 22 bytes is one pinhole per line for pinhole-ftp:
 	# a worst case, measured on a smaller volume.
-	[ "$kind" != port ] || bytes=$(((BENCH_MB << 20) / BENCH_PORT_DIV))
-	[[ $name =~ $BENCH_ONLY ]] || return 0
+	if [ "$1" = port ]; then
+		echo $(((BENCH_MB << 20) / BENCH_PORT_DIV))
+	else
+		echo $((BENCH_MB << 20))
+	fi
+}
+
+# stream_bench NAME KIND DIR PAR
+stream_bench() {
+	local name=$1 kind=$2 dir=$3 par=$4 rep h bytes
+	wanted "$name" || return 0
+	bytes=$(stream_bytes "$kind")
 	stream_server "$kind" "$dir" "$bytes"
 	[ "$dir" = down ] || /usr/bin/python3 "$STREAM" gen --kind "$kind" \
 		--size "$bytes" > "$E2E_WORK/up.bin"
 	log "$name: $par x $((bytes >> 10)) KiB of $kind lines, direction $dir"
 	for rep in $(seq 1 "$BENCH_REPS"); do
 		for h in "${HELPERS[@]}"; do
-			fw_load_all "$h"
-			p0=$(pin_counter lines_port)
-			c0=$(cpu_sample)
-			if secs=$(stream_client "$dir" "$par"); then
-				c1=$(cpu_sample)
-				p1=$(pin_counter lines_port)
-				mbs=$(awk -v b=$((bytes * par)) -v s="$secs" \
-					'BEGIN { printf "%.2f", b / 1048576 / s }')
-				check=$(ctrl_check "$h" "$par") && check=ok
-				for i in $(seq 1 "$par"); do
-					got=$(stat -c %s "$E2E_WORK/down.$i")
-					if [ "$dir" = down ] && [ "$got" -lt "$bytes" ]; then
-						check=FAILED:short-stream-$got
-					fi
-				done
-				# PORT lines: pinhole must have seen them.
-				if [ "$kind" = port ] && [ "$h" = pinhole-ftp ] &&
-				   [ "$check" = ok ] && [ "$p1" -le "$p0" ]; then
-					check=FAILED:no-PORT-line-counted
-				fi
-				[ "$kind" != port ] || log "$name $h: pinhole lines_port +$((p1 - p0)), expectations now $(fw_expectations "$NS_FW" | grep -c .)"
-				[ "$kind" != port ] || [ "$h" != pinhole-ftp ] || port_diag
-			else
-				c1=$(cpu_sample)
-				[ "$kind" != port ] || [ "$h" != pinhole-ftp ] || port_diag
-				mbs=0
-				check="FAILED:client:${secs// /_}"
-			fi
-			result "$name" "$h" "$rep" "$mbs" MB/s "$(cpu_delta "$c0" "$c1")" "$check"
+			bench_fw_load "$h"
+			measure_stream "$name" "$h" "$rep" "$kind" "$dir" "$par" "$bytes" "$par"
 		done
 	done
-	server_stop
 }
 
 # xfer_loop COUNT FAILFILE: COUNT sequential curl downloads, failures counted.
@@ -197,79 +300,213 @@ xfer_loop() {
 	echo "$bad" > "$2"
 }
 
+# measure_xfer NAME HELPER REP PAR MINCTRL: PAR clients, BENCH_XFERS
+# downloads in all, HELPER's ruleset already loaded.
+measure_xfer() {
+	local name=$1 h=$2 rep=$3 par=$4 minctrl=$5 per t0 t1 s0 s1 e0 e1 pids i bad check rate c
+	per=$((BENCH_XFERS / par))
+	e0=$(fw_counter "$NS_FW" data_expected)
+	s0=$(sample)
+	t0=$EPOCHREALTIME
+	pids=()
+	for i in $(seq 1 "$par"); do
+		xfer_loop "$per" "$E2E_WORK/bad.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	t1=$EPOCHREALTIME
+	s1=$(sample)
+	bad=0
+	for i in $(seq 1 "$par"); do
+		bad=$((bad + $(cat "$E2E_WORK/bad.$i")))
+	done
+	check=ok
+	e1=$(fw_counter "$NS_FW" data_expected)
+	if [ "$h" = none ]; then
+		[ "$e1" -eq "$e0" ] || check="FAILED:data_expected+$((e1 - e0))-without-a-helper"
+	else
+		[ $((e1 - e0)) -ge $((per * par - bad)) ] ||
+			check="FAILED:data_expected+$((e1 - e0))"
+	fi
+	c=$(ctrl_check "$h" "$minctrl") || check=$c
+	[ "$bad" -eq 0 ] || check="FAILED:$bad-downloads-failed"
+	rate=$(awk -v n=$((per * par - bad)) -v a="${t0/,/.}" -v b="${t1/,/.}" \
+		'BEGIN { printf "%.2f", n / (b - a) }')
+	result "$name" "$h" "$rep" "$rate" xfer/s "$(sample_delta "$s0" "$s1")" "$check"
+}
+
 # xfer_bench NAME PAR
 xfer_bench() {
-	local name=$1 par=$2 rep h t0 t1 c0 c1 e0 e1 pids i bad check per rate c
-	[[ $name =~ $BENCH_ONLY ]] || return 0
-	per=$((BENCH_XFERS / par))
-	log "$name: $par client(s) x $per curl EPSV downloads of a 1 KiB file (vsftpd)"
+	local name=$1 par=$2 rep h
+	wanted "$name" || return 0
+	vsftpd_up
+	log "$name: $par client(s) x $((BENCH_XFERS / par)) curl EPSV downloads of a 1 KiB file (vsftpd)"
 	for rep in $(seq 1 "$BENCH_REPS"); do
-		for h in nofw ftp pinhole-ftp; do
-			if [ "$h" = nofw ]; then
-				fw_clear
-				e0=0
-			else
-				fw_load_all "$h"
-				e0=$(fw_counter "$NS_FW" data_expected)
-			fi
-			c0=$(cpu_sample)
-			t0=$EPOCHREALTIME
-			pids=()
-			for i in $(seq 1 "$par"); do
-				xfer_loop "$per" "$E2E_WORK/bad.$i" &
-				pids+=($!)
-			done
-			wait "${pids[@]}"
-			t1=$EPOCHREALTIME
-			c1=$(cpu_sample)
-			bad=0
-			for i in $(seq 1 "$par"); do
-				bad=$((bad + $(cat "$E2E_WORK/bad.$i")))
-			done
-			check=ok
-			if [ "$h" != nofw ]; then
-				e1=$(fw_counter "$NS_FW" data_expected)
-				[ $((e1 - e0)) -ge $((per * par - bad)) ] ||
-					check="FAILED:data_expected+$((e1 - e0))"
-				c=$(ctrl_check "$h" 1) || check=$c
-			fi
-			[ "$bad" -eq 0 ] || check="FAILED:$bad-downloads-failed"
-			rate=$(awk -v n=$((per * par - bad)) -v a="${t0/,/.}" -v b="${t1/,/.}" \
-				'BEGIN { printf "%.2f", n / (b - a) }')
-			result "$name" "$h" "$rep" "$rate" xfer/s "$(cpu_delta "$c0" "$c1")" "$check"
+		for h in "${HELPERS[@]}"; do
+			bench_fw_load "$h"
+			# a download's control connection may linger in conntrack
+			measure_xfer "$name" "$h" "$rep" "$par" 0
 		done
 	done
-	fw_load_all pinhole-ftp
+}
+
+vsftpd_up() {
+	[ -z "${VSFTPD_UP:-}" ] || return 0
+	# IPv4 on $SV4 alone: the other servers hold port 21 on other addresses
+	vsftpd_start "$E2E_WORK/vsftpd.xfer.log" listen=YES listen_ipv6=NO \
+		"listen_address=$SV4"
+	wait_listen_on "$NS_SV" "$SV4" 21 vsftpd
+	head -c 1024 /dev/urandom > "$FTP_ROOT/small.bin"
+	chmod 0644 "$FTP_ROOT/small.bin"
+	VSFTPD_UP=1
+}
+
+# slab_sample FILE: "cache bytes" (active objects x object size) per cache.
+# SLUB counts the free objects of per-CPU slabs as active; shrinking every
+# cache first (sysfs "shrink": flush the per-CPU slabs, free empty ones)
+# makes the count exact, instead of off by up to a slab per CPU and cache.
+slab_sample() {
+	local d
+	for d in /sys/kernel/slab/*; do
+		[ -L "$d" ] || echo 1 > "$d/shrink" 2>/dev/null
+	done
+	awk 'NR > 2 { print $1, $2 * $4 }' /proc/slabinfo > "$1"
+}
+
+# slab_delta BEFORE AFTER N: bytes per session: total, nf_conntrack,
+# kmalloc caches, the rest; and the caches that grew most, for the log.
+slab_delta() {
+	awk -v n="$3" 'FNR == NR { a[$1] = $2; next }
+	{
+		d = $2 - a[$1]; t += d
+		if ($1 == "nf_conntrack") ct += d
+		else if ($1 ~ /^kmalloc-/) km += d
+		else o += d
+		if (d != 0) top = top sprintf("%s:%+.0f ", $1, d / n)
+	}
+	END {
+		printf "total=%.1f conntrack=%.1f kmalloc=%.1f other=%.1f\n", t / n, ct / n, km / n, o / n
+		print top
+	}' "$1" "$2"
+}
+
+# idle_open HELPER: start BENCH_IDLE sessions (client pid in IDLE_PID);
+# measures slab memory and the time they take; sets IDLE_RATE,
+# IDLE_SAMPLES, IDLE_MEM, IDLE_CHECK.
+idle_open() {
+	local h=$1 ready=$E2E_WORK/idle.ready s0 s1 st secs
+	rm -f "$ready"
+	ip netns exec "$NS_CL" /usr/bin/python3 "$IDLE" client --host "$SV_IDLE" \
+		--sessions "$BENCH_IDLE" --ready "$ready" --wait-start \
+		--timeout "$BENCH_CLIENT_T" > "$E2E_WORK/idle.client.log" 2>&1 &
+	IDLE_PID=$!
+	IDLE_CHECK=ok IDLE_RATE=0 IDLE_MEM='' IDLE_SAMPLES=''
+	if ! wait_until "$E2E_T_READY" grep -q waiting "$ready" 2>/dev/null; then
+		IDLE_CHECK=FAILED:idle-client-did-not-start
+		return 1
+	fi
+	slab_sample "$E2E_WORK/slab.0"
+	s0=$(sample)
+	kill -USR2 "$IDLE_PID"
+	wait_until "$BENCH_CLIENT_T" grep -qE '^(ready|failed)' "$ready" 2>/dev/null
+	s1=$(sample)
+	slab_sample "$E2E_WORK/slab.1"
+	IDLE_SAMPLES=$(sample_delta "$s0" "$s1")
+	st=$(cat "$ready" 2>/dev/null)
+	case $st in
+	ready*) ;;
+	*) IDLE_CHECK="FAILED:open:$(tr ' ' _ <<< "${st:-timeout}" | cut -c1-80)"; return 1 ;;
+	esac
+	secs=${st##*secs=}
+	IDLE_RATE=$(awk -v n="$BENCH_IDLE" -v s="$secs" 'BEGIN { printf "%.2f", n / s }')
+	IDLE_MEM=$(slab_delta "$E2E_WORK/slab.0" "$E2E_WORK/slab.1" "$BENCH_IDLE")
+	local c
+	c=$(ctrl_check "$h" "$BENCH_IDLE") || IDLE_CHECK=$c
+	return 0
+}
+
+# idle_close: every idle session answers a NOOP and QUITs, or the check
+# fails (and counts as a failed measurement).
+idle_close() {
+	local out
+	kill -USR1 "$IDLE_PID" 2>/dev/null
+	wait "$IDLE_PID"
+	out=$(tail -n 1 "$E2E_WORK/idle.client.log")
+	case $out in
+	"done ok=$BENCH_IDLE failed=0") ;;
+	*)
+		log "idle: not every session survived: ${out:-no answer}"
+		if [ "$IDLE_CHECK" = ok ]; then
+			IDLE_CHECK="FAILED:held:$(tr ' ' _ <<< "${out:-no-answer}" | cut -c1-80)"
+			BENCH_FAILED=$((BENCH_FAILED + 1))
+		fi
+		;;
+	esac
+}
+
+# idle_bench: BENCH_IDLE idle sessions per helper and repetition, and
+# while they are held one reply stream and one transfer row.
+idle_bench() {
+	local n=$BENCH_IDLE p=${BENCH_XPAR%% *} rep h bytes mem
+	local open=idle$n-open stream=idle$n-stream-1x xfer=idle$n-xfer-${BENCH_XPAR%% *}x
+	[ "$n" -gt 0 ] && wanted "$open" "$stream" "$xfer" || return 0
+	bytes=$(stream_bytes reply211)
+	stream_server reply211 down "$bytes"
+	vsftpd_up
+	if [ -z "$IDLE_SRV_PID" ]; then
+		ip netns exec "$NS_SV" /usr/bin/python3 "$IDLE" server --bind "$SV_IDLE" \
+			> "$E2E_WORK/idle.log" 2>&1 &
+		IDLE_SRV_PID=$!
+		wait_listen_on "$NS_SV" "$SV_IDLE" 21 idle
+	fi
+	log "idle$n: $n idle FTP logins held while a $((bytes >> 20)) MB reply stream and $BENCH_XFERS downloads ($p clients) run"
+	# A first round, not measured: the server's and the kernel's caches
+	# grow once, which would be charged to whichever helper came first.
+	bench_fw_load none
+	idle_open none
+	idle_close
+	log "idle$n: warm-up round: $IDLE_CHECK, $IDLE_RATE sessions/s"
+	for rep in $(seq 1 "$BENCH_REPS"); do
+		for h in "${HELPERS[@]}"; do
+			bench_fw_load "$h"
+			idle_open "$h"
+			! wanted "$open" || result "$open" "$h" "$rep" "$IDLE_RATE" sessions/s "${IDLE_SAMPLES:-}" "$IDLE_CHECK"
+			if [ "$IDLE_CHECK" = ok ]; then
+				mem=$(head -n 1 <<< "$IDLE_MEM")
+				[ "$rep" -gt 1 ] || log "idle$n $h: slab bytes per session by cache: $(tail -n 1 <<< "$IDLE_MEM")"
+				! wanted "$stream" || measure_stream "$stream" "$h" "$rep" reply211 down 1 "$bytes" "$((n + 1))"
+				! wanted "$xfer" || measure_xfer "$xfer" "$h" "$rep" "$p" "$n"
+				idle_close
+				echo "MEM helper=$h rep=$rep sessions=$n $mem check=$IDLE_CHECK" | tee -a "$BENCH_RAW"
+			else
+				stop_pid "$IDLE_PID"	# it failed already
+			fi
+		done
+	done
 }
 
 load_modules || exit 1
 export PINHOLE_HELPER=pinhole-ftp
 e2e_init bench
 topo_router
-log "guest: $(nproc) CPUs, kernel $(uname -r), $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
+printf 'addr add %s/24 dev eth0\naddr add %s/24 dev eth0\n' "$SV_STREAM" "$SV_IDLE" | ip_batch "$NS_SV"
+log "guest: $(nproc) CPUs, kernel $(uname -r), $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo), nf_conntrack_max $(in_ns "$NS_FW" sysctl -n net.netfilter.nf_conntrack_max)"
+log "repetitions: $BENCH_REPS, helpers in turn: ${HELPERS[*]}"
 
 stream_bench stream-1x reply211 down 1
 stream_bench "stream-${BENCH_PAR}x" reply211 down "$BENCH_PAR"
 stream_bench stream-noop-1x noop up 1
 stream_bench "stream-noop-${BENCH_PAR}x" noop up "$BENCH_PAR"
-
-want_xfer=0
-# shellcheck disable=SC2086 # BENCH_XPAR is a list
-for n in xfer-1x $(printf 'xfer-%sx ' $BENCH_XPAR); do
-	[[ $n =~ $BENCH_ONLY ]] && want_xfer=1
+stream_bench stream-mixed-1x mixed up 1
+xfer_bench xfer-1x 1
+for p in $BENCH_XPAR; do
+	xfer_bench "xfer-${p}x" "$p"
 done
-if [ "$want_xfer" = 1 ]; then
-	vsftpd_start
-	head -c 1024 /dev/urandom > "$FTP_ROOT/small.bin"
-	chmod 0644 "$FTP_ROOT/small.bin"
-	xfer_bench xfer-1x 1
-	for p in $BENCH_XPAR; do
-		xfer_bench "xfer-${p}x" "$p"
-	done
-fi
-server_stop
+idle_bench
 # Last: with pinhole-ftp, a PORT line every 22 bytes is the costliest case.
 stream_bench stream-port-1x port up 1
+stop_pid "$STREAM_PID"
+stop_pid "$IDLE_SRV_PID"
 E2E_PASSED=1
 [ "$BENCH_FAILED" -eq 0 ] || { echo "FAIL: bench: $BENCH_FAILED measurement(s) failed their check"; E2E_FAILED=$BENCH_FAILED; }
 e2e_finish

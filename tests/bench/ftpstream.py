@@ -15,6 +15,10 @@ Line kinds (--kind):
   noop      "NOOP\r\n" (6 bytes), many short commands
   port      "PORT a,b,c,d,156,64\r\n": every line announces a data port
             (the client's own address; --addr)
+  mixed     the commands of a browsing session that announce nothing
+            (TYPE, CWD, PWD, SIZE, MDTM, NOOP, STAT, ...): lines of every
+            length, some starting with a letter the parser must look at
+            twice (P, E, A)
 """
 import argparse
 import os
@@ -33,6 +37,11 @@ def payload(kind, addr):
         line = b"NOOP\r\n"
     elif kind == "port":
         line = ("PORT %s,156,64\r\n" % addr.replace(".", ",")).encode()
+    elif kind == "mixed":
+        line = (b"TYPE I\r\nCWD /pub/debian/dists/bookworm\r\nPWD\r\n"
+                b"SIZE Release\r\nMDTM Release\r\nNOOP\r\nSTAT\r\n"
+                b"OPTS UTF8 ON\r\nALLO 1048576\r\nMODE S\r\nSTRU F\r\n"
+                b"ACCT none\r\nCDUP\r\nSYST\r\nFEAT\r\nHELP SITE\r\n")
     else:
         raise SystemExit("unknown kind " + kind)
     return (line * (CHUNK // len(line) + 1))[:CHUNK - CHUNK % len(line)]
@@ -89,7 +98,7 @@ def server(args):
     buf = payload(args.kind, args.addr)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", args.port))
+    s.bind((args.bind, args.port))
     s.listen(64)
     while True:
         conn, _ = s.accept()
@@ -156,6 +165,7 @@ def main():
     p.add_argument("mode", choices=["server", "client", "gen"])
     p.add_argument("--host", default="198.51.100.2")
     p.add_argument("--port", type=int, default=21)
+    p.add_argument("--bind", default="0.0.0.0", help="server address")
     p.add_argument("--size", type=int, default=32 << 20)
     p.add_argument("--dir", choices=["down", "up"], default="down")
     p.add_argument("--kind", default="reply211")
