@@ -390,10 +390,12 @@ nat_port_taken() {
 	local case=$1 from a_log=$E2E_WORK/taken-a.log a_pid rc=0 ports n
 	from=$(srvlog_lines)
 	in_ns "$NS_CL" ip addr add "$CL4_B/24" dev eth0 2>/dev/null || true
-	timeout -k 2 $((E2E_T_XFER + 30)) ip netns exec "$NS_CL" \
+	# held 25 s: the second client must announce while the first's pinhole
+	# still holds the port, also when a loaded TCG guest starts it slowly
+	timeout -k 2 $((E2E_T_XFER + 60)) ip netns exec "$NS_CL" \
 		/usr/bin/python3 "$E2E_DIR/nat_ftp.py" --host "$SV4" --mode port \
 		--file "$FTP_FILE" --timeout "$E2E_T_XFER" --source "$CL4" \
-		--data-port "$NAT_TAKEN_PORT" --hold 10 > "$a_log" 2>&1 &
+		--data-port "$NAT_TAKEN_PORT" --hold 25 > "$a_log" 2>&1 &
 	a_pid=$!
 	if ! wait_until "$E2E_T_READY" grep -q '^held:' "$a_log"; then
 		e2e_fail "$case" "the first client did not negotiate: $(tr '\n' ' ' < "$a_log")"
