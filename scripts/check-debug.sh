@@ -6,7 +6,8 @@
 # (scripts/debug-kernel.sh), builds nf_pinhole_ftp.ko against that
 # kernel's own tree into .debug-build/module/ (W=1; the ordinary module/
 # build is left alone), boots the kernel once to prove that it runs and
-# loads the module, then runs SUITE... (default: every e2e suite and
+# loads the module, then runs SUITE... (default: every e2e suite, the
+# hardening one with its test build of the module against the same tree, and
 # pinholectl-e2e) through tests/run.sh with PINHOLE_KERNEL=debug, so that
 # each guest boot also fails on a KASAN, lockdep, RCU, UBSAN, list or
 # debug-objects report and ends with a kmemleak check
@@ -29,7 +30,7 @@ export PINHOLE_KERNEL=debug
 export PINHOLE_TIMEOUT_SCALE=${PINHOLE_TIMEOUT_SCALE:-4}
 
 SUITES=(e2e-basic e2e-clients e2e-hosts e2e-split e2e-resync e2e-reuse
-	e2e-policy e2e-nat pinholectl-e2e)
+	e2e-policy e2e-nat e2e-hardening e2e-fidelity pinholectl-e2e)
 [ $# -gt 0 ] && SUITES=("$@")
 
 passed=0
@@ -61,6 +62,14 @@ else
 	finish
 fi
 export PINHOLE_KO=$ko
+
+# The hardening scenario's test build (module/testhooks.c), same tree.
+if scripts/build-test-module.sh "$kdir" "$ROOT/.debug-build/hooks" >/dev/null; then
+	pass test-module-build
+	export PINHOLE_HOOKS_KO=$ROOT/.debug-build/hooks/nf_pinhole_ftp.ko
+else
+	fail test-module-build "scripts/build-test-module.sh $kdir"
+fi
 
 if ! make -s userspace > "$mdir/userspace.log" 2>&1; then
 	cat "$mdir/userspace.log"
