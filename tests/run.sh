@@ -7,6 +7,10 @@
 # one failure of its own, so a crash can never pass silently.
 #
 # usage: tests/run.sh [SUITE...]   (default: all; see SUITES below)
+#
+# KVER=<release> selects the Debian kernel the module is built for and the
+# guest boots (scripts/kver.sh; default: the distribution's default kernel);
+# KUnit stays UML either way.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -59,6 +63,8 @@ suite_build() {
 	build_step module-W1 make -s module KDIR="$GUEST_KDIR" PINHOLE_WERROR=1
 	build_step sparse make -s sparse KDIR="$GUEST_KDIR" PINHOLE_WERROR=1
 	build_step pinholectl make -s userspace
+	suite_build_matrix
+	scripts/compat-probe-test.sh
 }
 
 # One guest boot per scenario: a hung scenario cannot take the others
@@ -78,6 +84,60 @@ suite_e2e_hardening() {
 		return 1
 	fi
 	e2e_scenario t_hardening 1500
+}
+
+# The policy scenario's module sections only: parameters, helper_name=ftp
+# and unloading with a live pinhole (make check-kernels' subset).
+suite_e2e_policy_unload() {
+	PINHOLE_POLICY_FROM=module e2e_scenario t_policy 1200
+}
+
+# The module, W=1 and sparse-clean, for every kernel of the matrix
+# (scripts/kernel-matrix.sh) other than the guest's, each in
+# build/kernels/<release>/ (module/ keeps the guest kernel's build).
+# install-deps.sh installs every matrix kernel's headers: one missing is a
+# failure, not a skip.
+suite_build_matrix() {
+	local k out kernels
+	mapfile -t kernels < <(scripts/kernel-matrix.sh)
+	[ ${#kernels[@]} -gt 0 ] || { echo "FAIL: build/matrix: no kernel matrix"; return 1; }
+	for k in "${kernels[@]}"; do
+		[ "$k" != "$GUEST_KVER" ] || continue
+		if [ ! -f "/usr/src/linux-headers-$k/Makefile" ]; then
+			echo "FAIL: build/matrix/$k: no /usr/src/linux-headers-$k (scripts/install-deps.sh)"
+			continue
+		fi
+		out=$ROOT/build/kernels/$k
+		build_step "matrix/$k/module-W1" scripts/build-module.sh \
+			"/usr/src/linux-headers-$k" "$out"
+		build_step "matrix/$k/sparse" make -s -C "/usr/src/linux-headers-$k" \
+			M="$out" W=1 C=2 CF=-Wsparse-error PINHOLE_WERROR=1 modules
+	done
+}
+
+# A short e2e run on one matrix kernel other than the guest's:
+# PINHOLE_SMOKE_KVER, else the newest PREEMPT_RT one whose image is
+# installed (install-deps.sh --kernels installs them), with its module from
+# build/kernels/ (built here when build-matrix did not run).
+suite_e2e_smoke() {
+	local k=${PINHOLE_SMOKE_KVER:-} ko
+	if [ -z "$k" ]; then
+		k=$(scripts/kernel-matrix.sh --images | grep -vxF "$GUEST_KVER" |
+			sort -V | awk '/-rt-/ { rt = $0 } { any = $0 } END { print rt ? rt : any }')
+	fi
+	if [ -z "$k" ]; then
+		echo "SKIP: e2e-smoke: no matrix kernel but $GUEST_KVER has an image" \
+			"(scripts/install-deps.sh --kernels)"
+		return 0
+	fi
+	echo "# e2e-smoke: t_basic on $k"
+	ko=$ROOT/build/kernels/$k/nf_pinhole_ftp.ko
+	if [ ! -f "$ko" ] || [ "$ko" -ot module/compat.h ]; then
+		ko=$(scripts/build-module.sh "/usr/src/linux-headers-$k" \
+			"$ROOT/build/kernels/$k") ||
+			{ echo "FAIL: e2e-smoke/$k/build: see the output above"; return 1; }
+	fi
+	KVER=$k PINHOLE_KO=$ko e2e_scenario t_basic 900
 }
 
 suite_pinholectl_e2e() {
@@ -186,9 +246,12 @@ package_install_symmetry() {
 
 SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts
 	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat e2e-hardening
-	pinholectl-e2e)
+	pinholectl-e2e e2e-smoke)
 # Not in the default list (about 35 minutes under load, three DKMS builds
 # under TCG): `tests/run.sh e2e-package` or `make check-package`.
+# e2e-policy-unload is part of e2e-policy; make check-kernels runs it alone.
+# build-matrix and compat-probe run inside build; alone, they are suites
+# of their own too.
 declare -A CMD=(
 	[build]=suite_build
 	[unit]="make -s -C tests/unit check"
@@ -205,6 +268,10 @@ declare -A CMD=(
 	[e2e-nat]="e2e_scenario t_nat 1800"
 	[e2e-hardening]=suite_e2e_hardening
 	[pinholectl-e2e]=suite_pinholectl_e2e
+	[e2e-policy-unload]=suite_e2e_policy_unload
+	[e2e-smoke]=suite_e2e_smoke
+	[build-matrix]=suite_build_matrix
+	[compat-probe]=scripts/compat-probe-test.sh
 	[e2e-package]=suite_package
 )
 
