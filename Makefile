@@ -3,6 +3,9 @@
 # make            build module/nf_pinhole_ftp.ko and userspace/pinholectl
 # make demo       the main job, in a QEMU guest (see README.md)
 # make check      every test: build checks, unit, fuzz, KUnit, e2e in a guest
+# make check-kernels  the module built and an e2e subset booted on every
+#                 kernel of the matrix (Debian 12's 6.1 and 6.12, generic
+#                 and PREEMPT_RT: scripts/kernel-matrix.sh)
 # make debug-kernel  build (once, cached) the KASAN/lockdep/kmemleak kernel
 # make check-debug   the e2e suites on that kernel, with a kmemleak check
 # make stress        1000+ FTP sessions under churn and fault injection
@@ -15,7 +18,10 @@
 #
 # KDIR selects the kernel to build for: by default the running kernel's
 # build tree. make demo and make check build against the Debian kernel the
-# guest boots, whatever this machine runs.
+# guest boots, whatever this machine runs: the distribution's default, or
+# KVER=<release> (make check KVER=6.12.117+deb12-rt-amd64; scripts/kver.sh;
+# KUnit stays UML). A KVER given on the command line reaches the scripts
+# through the environment.
 
 KVER ?= $(shell uname -r)
 # kbuild's extra warnings, on for developers; DKMS builds pass W= (each
@@ -62,7 +68,7 @@ GUEST_KDIR = /usr/src/linux-headers-$(GUEST_KVER)
 .PHONY: all module clean-module userspace sparse deps check demo bench fuzz \
 	install uninstall install-boot uninstall-boot install-dkms-src \
 	uninstall-dkms-src deb clean debug-kernel check-debug stress \
-	check-package
+	check-package check-kernels
 
 all: module userspace
 
@@ -99,6 +105,11 @@ bench: deps
 
 fuzz:
 	$(MAKE) -C tests/fuzz fuzz
+
+# Every kernel of the matrix: installs their images and headers first.
+check-kernels:
+	scripts/install-deps.sh --kernels
+	scripts/check-kernels.sh
 
 # Not part of make check: a cold debug kernel build alone takes long.
 debug-kernel: deps
