@@ -9,9 +9,9 @@
 #
 # Always: the headers of every kernel of the matrix (scripts/kernel-matrix.sh:
 # Debian 12's 6.1 and 6.12, generic and -rt), for make check's build-matrix
-# suite and scripts/compat-probe-test.sh. --kernels (make check-kernels)
-# also installs their images, to boot them in the guest; make check runs its
-# e2e smoke only on the matrix kernels whose image is installed.
+# suite and scripts/compat-probe-test.sh, and the image of the one kernel
+# make check's e2e-smoke boots (kernel-matrix.sh --smoke). --kernels (make
+# check-kernels) installs every matrix kernel's image.
 set -euo pipefail
 
 kernels=0
@@ -68,8 +68,10 @@ fi
 # The kernel matrix: headers always, images with --kernels. Listed after
 # the packages above (linux-image-amd64 names the default kernel, apt's
 # lists the newest 6.12).
+smoke=$("$(dirname "$0")/kernel-matrix.sh" --smoke)
 mapfile -t kmissing < <("$(dirname "$0")/kernel-matrix.sh" --missing |
-	{ if [ "$kernels" = 1 ]; then cat; else grep '^linux-headers-' || true; fi })
+	{ if [ "$kernels" = 1 ]; then cat; else
+		grep -E "^linux-headers-|^linux-image-${smoke//+/\\+}\$" || true; fi })
 if [ ${#kmissing[@]} -gt 0 ]; then
 	echo "install-deps: installing the kernel matrix: ${kmissing[*]}"
 	[ -n "$updated" ] || $SUDO apt-get update -qq

@@ -20,6 +20,8 @@
 #   --missing   only those lacking either, as package names to install
 #   --series S --flavour F   the one kernel of series S (6.1 or 6.12) and
 #               flavour F (amd64 or rt-amd64)
+#   --smoke     the one kernel of make check's e2e-smoke: the newest
+#               PREEMPT_RT one that is not the guest's default kernel
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--headers|--images|--missing) filter=${1#--}; shift ;;
 	--series) series=$2; shift 2 ;;
+	--smoke) filter=smoke; shift ;;
 	--flavour) flavour=$2; shift 2 ;;
 	*) echo "usage: kernel-matrix.sh [--headers|--images|--missing]" \
 		"[--series S --flavour F]" >&2; exit 2 ;;
@@ -84,6 +87,13 @@ if [ -n "$series" ]; then
 	done
 	echo "kernel-matrix.sh: no $series $flavour kernel in the matrix (${all[*]})" >&2
 	exit 1
+fi
+
+if [ "$filter" = smoke ]; then
+	def=$(env -u KVER -u PINHOLE_GUEST_KVER "$here/kver.sh" 2>/dev/null) || def=
+	printf '%s\n' "${all[@]}" | grep -vxF "${def:-none}" | sort -V |
+		awk '/-rt-/ { rt = $0 } { any = $0 } END { print rt ? rt : any }'
+	exit 0
 fi
 
 for k in "${all[@]}"; do
