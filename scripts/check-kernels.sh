@@ -20,7 +20,7 @@
 # (default ~/.cache/pinhole/logs)/kernels/<release>/.
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 LOGDIR=${PINHOLE_LOGDIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pinhole/logs}
 read -r -a SUITES <<< "${PINHOLE_KERNEL_SUITES:-e2e-basic e2e-split e2e-nat e2e-policy-unload pinholectl-e2e}"
