@@ -6,6 +6,9 @@
 # make engine-bench  the FTP engine alone, natively, built as the kernel
 #                 builds it (MB/s and cycles per byte per line kind)
 # make check      every test: build checks, unit, fuzz, KUnit, e2e in a guest
+# make check-kernels  the module built and an e2e subset booted on every
+#                 kernel of the matrix (Debian 12's 6.1 and 6.12, generic
+#                 and PREEMPT_RT: scripts/kernel-matrix.sh)
 # make debug-kernel  build (once, cached) the KASAN/lockdep/kmemleak kernel
 # make check-debug   the e2e suites on that kernel, with a kmemleak check
 # make stress        1000+ FTP sessions under churn and fault injection
@@ -18,7 +21,10 @@
 #
 # KDIR selects the kernel to build for: by default the running kernel's
 # build tree. make demo and make check build against the Debian kernel the
-# guest boots, whatever this machine runs.
+# guest boots, whatever this machine runs: the distribution's default, or
+# KVER=<release> (make check KVER=6.12.117+deb12-rt-amd64; scripts/kver.sh;
+# KUnit stays UML). A KVER given on the command line reaches the scripts
+# through the environment.
 
 KVER ?= $(shell uname -r)
 # kbuild's extra warnings, on for developers; DKMS builds pass W= (each
@@ -66,7 +72,7 @@ GUEST_KDIR = /usr/src/linux-headers-$(GUEST_KVER)
 	engine-bench \
 	install uninstall install-boot uninstall-boot install-dkms-src \
 	uninstall-dkms-src deb clean debug-kernel check-debug stress \
-	check-package
+	check-package check-kernels
 
 all: module userspace
 
@@ -108,6 +114,11 @@ engine-bench:
 
 fuzz:
 	$(MAKE) -C tests/fuzz fuzz
+
+# Every kernel of the matrix: installs their images and headers first.
+check-kernels:
+	scripts/install-deps.sh --kernels
+	scripts/check-kernels.sh
 
 # Not part of make check: a cold debug kernel build alone takes long.
 debug-kernel: deps

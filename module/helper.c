@@ -26,6 +26,7 @@
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
+#include "compat.h"
 #include "pinhole.h"
 #include "skb_walk.h"
 
@@ -463,6 +464,8 @@ static struct nf_conntrack_expect_policy pinhole_expect_policy = {
 };
 
 static struct nf_conntrack_helper pinhole_helpers[2] __read_mostly;
+/* What conntrack holds: the above, or its copies of them (compat.h). */
+static struct nf_conntrack_helper *pinhole_registered[2] __read_mostly;
 
 static void pinhole_helper_init(struct nf_conntrack_helper *helper,
 				u16 l3num, const char *name)
@@ -486,7 +489,8 @@ unsigned int pinhole_policy_timeout(void)
 
 bool pinhole_helper_is_ours(const struct nf_conntrack_helper *helper)
 {
-	return helper == &pinhole_helpers[0] || helper == &pinhole_helpers[1];
+	return helper && (helper == pinhole_registered[0] ||
+			  helper == pinhole_registered[1]);
 }
 
 int pinhole_helpers_register(const char *name)
@@ -497,8 +501,8 @@ int pinhole_helpers_register(const char *name)
 	pinhole_expect_policy.timeout = pinhole_default_policy.timeout;
 	pinhole_helper_init(&pinhole_helpers[0], AF_INET, name);
 	pinhole_helper_init(&pinhole_helpers[1], AF_INET6, name);
-	ret = nf_conntrack_helpers_register(pinhole_helpers,
-					    ARRAY_SIZE(pinhole_helpers));
+	ret = pinhole_ct_helpers_register(pinhole_helpers, pinhole_registered,
+					  ARRAY_SIZE(pinhole_helpers));
 	if (ret == -EBUSY)
 		pr_err("a conntrack helper named \"%s\" is already registered%s\n",
 		       name, strcmp(name, "ftp") ? "" :
@@ -527,8 +531,8 @@ static bool pinhole_expect_left_behind(struct nf_conntrack_expect *exp,
  */
 void pinhole_helpers_unregister(void)
 {
-	nf_conntrack_helpers_unregister(pinhole_helpers,
-					ARRAY_SIZE(pinhole_helpers));
+	pinhole_ct_helpers_unregister(pinhole_registered,
+				      ARRAY_SIZE(pinhole_registered));
 	nf_ct_expect_iterate_destroy(pinhole_expect_left_behind, NULL);
 	synchronize_rcu();
 }

@@ -25,7 +25,10 @@
 #   --env NAME=VALUE   set a variable for CMD (repeatable). Variables named
 #                      PINHOLE_* are passed through from this environment.
 #   --kernel stock|debug  stock (the default): the Debian kernel named by
-#                      PINHOLE_GUEST_KVER or else scripts/kver.sh; debug:
+#                      PINHOLE_GUEST_KVER or else scripts/kver.sh (KVER=
+#                      from the environment, else the distribution's
+#                      default; any of scripts/kernel-matrix.sh boots, its
+#                      initramfs cached per kernel); debug:
 #                      the kernel of scripts/debug-kernel.sh (built
 #                      beforehand: make debug-kernel). Default: the
 #                      environment's PINHOLE_KERNEL, else stock. The debug

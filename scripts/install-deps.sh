@@ -4,7 +4,22 @@
 # Install, from Debian's archive only, whatever pinhole needs to build the
 # module and tool and to prove them in a QEMU guest. Idempotent: it runs
 # `apt-get update` at most once, and only when a package is missing.
+#
+# usage: install-deps.sh [--kernels]
+#
+# Always: the headers of every kernel of the matrix (scripts/kernel-matrix.sh:
+# Debian 12's 6.1 and 6.12, generic and -rt), for make check's build-matrix
+# suite and scripts/compat-probe-test.sh, and the image of the one kernel
+# make check's e2e-smoke boots (kernel-matrix.sh --smoke). --kernels (make
+# check-kernels) installs every matrix kernel's image.
 set -euo pipefail
+
+kernels=0
+case ${1:-} in
+--kernels) kernels=1 ;;
+"") ;;
+*) echo "usage: install-deps.sh [--kernels]" >&2; exit 2 ;;
+esac
 
 PKGS=(
 	# build
@@ -48,6 +63,21 @@ else
 	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 		--no-install-recommends "${missing[@]}" >/dev/null
 	echo "install-deps: done"
+fi
+
+# The kernel matrix: headers always, images with --kernels. Listed after
+# the packages above (linux-image-amd64 names the default kernel, apt's
+# lists the newest 6.12).
+smoke=$("$(dirname "$0")/kernel-matrix.sh" --smoke)
+mapfile -t kmissing < <("$(dirname "$0")/kernel-matrix.sh" --missing |
+	{ if [ "$kernels" = 1 ]; then cat; else
+		grep -E "^linux-headers-|^linux-image-${smoke//+/\\+}\$" || true; fi })
+if [ ${#kmissing[@]} -gt 0 ]; then
+	echo "install-deps: installing the kernel matrix: ${kmissing[*]}"
+	[ -n "$updated" ] || $SUDO apt-get update -qq
+	updated=1
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+		--no-install-recommends "${kmissing[@]}" >/dev/null
 fi
 
 # A second kernel's headers, as .deb files in apt's cache, NOT installed:

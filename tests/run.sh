@@ -7,6 +7,10 @@
 # one failure of its own, so a crash can never pass silently.
 #
 # usage: tests/run.sh [SUITE...]   (default: all; see SUITES below)
+#
+# KVER=<release> selects the Debian kernel the module is built for and the
+# guest boots (scripts/kver.sh; default: the distribution's default kernel);
+# KUnit stays UML either way.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -62,6 +66,8 @@ suite_build() {
 	# the engine as the kernel builds it, with the kernel's string
 	# routines only (fails if the engine needs one kstring.c lacks)
 	build_step engine-bench make -s -C tests/bench
+	suite_build_matrix
+	scripts/compat-probe-test.sh
 }
 
 # One guest boot per scenario: a hung scenario cannot take the others
@@ -83,6 +89,57 @@ suite_e2e_hardening() {
 		return 1
 	fi
 	e2e_scenario t_hardening 1500
+}
+
+# The policy scenario's module sections only: parameters, helper_name=ftp
+# and unloading with a live pinhole (make check-kernels' subset).
+suite_e2e_policy_unload() {
+	PINHOLE_POLICY_FROM=module e2e_scenario t_policy 1200
+}
+
+# The module, W=1 and sparse-clean, for every kernel of the matrix
+# (scripts/kernel-matrix.sh) other than the guest's, each in
+# build/kernels/<release>/ (module/ keeps the guest kernel's build).
+# install-deps.sh installs every matrix kernel's headers: one missing is a
+# failure, not a skip.
+suite_build_matrix() {
+	local k out kernels
+	mapfile -t kernels < <(scripts/kernel-matrix.sh)
+	[ ${#kernels[@]} -gt 0 ] || { echo "FAIL: build/matrix: no kernel matrix"; return 1; }
+	for k in "${kernels[@]}"; do
+		[ "$k" != "$GUEST_KVER" ] || continue
+		if [ ! -f "/usr/src/linux-headers-$k/Makefile" ]; then
+			echo "FAIL: build/matrix/$k: no /usr/src/linux-headers-$k (scripts/install-deps.sh)"
+			continue
+		fi
+		out=$ROOT/build/kernels/$k
+		build_step "matrix/$k/module-W1" scripts/build-module.sh \
+			"/usr/src/linux-headers-$k" "$out"
+		build_step "matrix/$k/sparse" make -s -C "/usr/src/linux-headers-$k" \
+			M="$out" W=1 C=2 CF=-Wsparse-error PINHOLE_WERROR=1 modules
+	done
+}
+
+# A short e2e run on one matrix kernel other than the guest's:
+# PINHOLE_SMOKE_KVER, else the newest PREEMPT_RT one (kernel-matrix.sh
+# --smoke; install-deps.sh installs its image), with its module in
+# build/kernels/<release>/. Without its image: SKIP, which counts nothing.
+suite_e2e_smoke() {
+	local k=${PINHOLE_SMOKE_KVER:-$(scripts/kernel-matrix.sh --smoke)} ko
+	if [ -z "$k" ] || [ "$k" = "$GUEST_KVER" ]; then
+		echo "SKIP: e2e-smoke: no matrix kernel other than $GUEST_KVER"
+		return 0
+	fi
+	if [ ! -e "/boot/vmlinuz-$k" ] || [ ! -f "/usr/src/linux-headers-$k/Makefile" ]; then
+		echo "SKIP: e2e-smoke: $k is not installed (scripts/install-deps.sh)"
+		return 0
+	fi
+	echo "# e2e-smoke: t_basic on $k"
+	# Incremental: nothing to do when build-matrix has just built it.
+	ko=$(scripts/build-module.sh "/usr/src/linux-headers-$k" \
+		"$ROOT/build/kernels/$k") ||
+		{ echo "FAIL: e2e-smoke/$k/build: see the output above"; return 1; }
+	KVER=$k PINHOLE_KO=$ko e2e_scenario t_basic 900
 }
 
 suite_pinholectl_e2e() {
@@ -191,9 +248,12 @@ package_install_symmetry() {
 
 SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts
 	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat e2e-hardening
-	e2e-fidelity pinholectl-e2e)
+	e2e-fidelity pinholectl-e2e e2e-smoke)
 # Not in the default list (about 35 minutes under load, three DKMS builds
 # under TCG): `tests/run.sh e2e-package` or `make check-package`.
+# e2e-policy-unload is part of e2e-policy; make check-kernels runs it alone.
+# build-matrix and compat-probe run inside build; alone, they are suites
+# of their own too.
 declare -A CMD=(
 	[build]=suite_build
 	[unit]="make -s -C tests/unit check"
@@ -211,6 +271,10 @@ declare -A CMD=(
 	[e2e-hardening]=suite_e2e_hardening
 	[e2e-fidelity]="e2e_scenario t_fidelity 900"
 	[pinholectl-e2e]=suite_pinholectl_e2e
+	[e2e-policy-unload]=suite_e2e_policy_unload
+	[e2e-smoke]=suite_e2e_smoke
+	[build-matrix]=suite_build_matrix
+	[compat-probe]=scripts/compat-probe-test.sh
 	[e2e-package]=suite_package
 )
 
