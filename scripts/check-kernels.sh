@@ -23,6 +23,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 LOGDIR=${PINHOLE_LOGDIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pinhole/logs}
+mkdir -p "$LOGDIR" || exit 1
 read -r -a SUITES <<< "${PINHOLE_KERNEL_SUITES:-e2e-basic e2e-split e2e-nat e2e-policy-unload pinholectl-e2e}"
 
 if [ $# -gt 0 ]; then
@@ -70,7 +71,7 @@ one_kernel() {
 }
 
 make -s userspace > "$LOGDIR/check-kernels-userspace.log" 2>&1 ||
-	{ cat "$LOGDIR/check-kernels-userspace.log"; echo "FAIL: kernels/pinholectl: build failed"; exit 1; }
+	{ cat "$LOGDIR/check-kernels-userspace.log"; echo "FAIL: kernels/pinholectl: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 for k in "${kernels[@]}"; do
 	echo "##### $k"
