@@ -11,6 +11,10 @@
  *   ct_inject expect FAMILY MSRC MSPORT MDST MDPORT SRC DST DPORT [permanent]
  *       an expectation of a TCP connection SRC:any -> DST:DPORT on the
  *       master MSRC:MSPORT -> MDST:MDPORT, 60 s
+ *   ct_inject unexpect-new FAMILY SECONDS
+ *       for SECONDS, delete every expectation of FAMILY that was not
+ *       there when it started, as soon as a dump shows it (the other CPU
+ *       of a race test); prints "deleted=N dumps=N kept=N"
  *
  * FAMILY is 4 or 6. Exit status 0 on success, 1 on a netlink error (the
  * kernel's reason on stderr), 2 on bad usage. Built and run inside the
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
@@ -33,7 +38,8 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: ct_inject conntrack 4|6 SRC SPORT DST DPORT [HELPER]\n"
-		"       ct_inject expect 4|6 MSRC MSPORT MDST MDPORT SRC DST DPORT [permanent]\n");
+		"       ct_inject expect 4|6 MSRC MSPORT MDST MDPORT SRC DST DPORT [permanent]\n"
+		"       ct_inject unexpect-new 4|6 SECONDS\n");
 	return 2;
 }
 
@@ -159,6 +165,110 @@ out:
 	return ret;
 }
 
+/*
+ * unexpect-new: the expectations of FAMILY listed at the start are kept;
+ * any other is deleted as soon as a dump shows it. Identity is the
+ * expected tuple's destination port (enough for one test's peers).
+ */
+#define UNEXPECT_MAX	64
+
+struct exp_list {
+	struct nf_expect *exp[UNEXPECT_MAX];
+	unsigned int n;
+};
+
+static int collect_cb(enum nf_conntrack_msg_type type, struct nf_expect *exp,
+		      void *data)
+{
+	struct exp_list *list = data;
+
+	(void)type;
+	if (list->n < UNEXPECT_MAX)
+		list->exp[list->n++] = nfexp_clone(exp);
+	return NFCT_CB_CONTINUE;
+}
+
+static uint16_t exp_dport(const struct nf_expect *exp)
+{
+	const struct nf_conntrack *t = nfexp_get_attr(exp, ATTR_EXP_EXPECTED);
+
+	return t ? nfct_get_attr_u16(t, ATTR_PORT_DST) : 0;
+}
+
+static int dump(struct nfct_handle *h, uint8_t family, struct exp_list *list)
+{
+	list->n = 0;
+	nfexp_callback_register(h, NFCT_T_ALL, collect_cb, list);
+	return nfexp_query(h, NFCT_Q_DUMP, &family);
+}
+
+static void release(struct exp_list *list)
+{
+	while (list->n)
+		nfexp_destroy(list->exp[--list->n]);
+}
+
+static int kept(const struct exp_list *keep, const struct nf_expect *exp)
+{
+	unsigned int i;
+
+	for (i = 0; i < keep->n; i++)
+		if (exp_dport(keep->exp[i]) == exp_dport(exp))
+			return 1;
+	return 0;
+}
+
+/* Delete what @now lists and @keep does not; how many deletions found it. */
+static unsigned long delete_new(struct nfct_handle *del,
+				const struct exp_list *keep,
+				const struct exp_list *now)
+{
+	unsigned long deleted = 0;
+	unsigned int i;
+
+	for (i = 0; i < now->n; i++)
+		if (!kept(keep, now->exp[i]) &&
+		    nfexp_query(del, NFCT_Q_DESTROY, now->exp[i]) == 0)
+			deleted++;
+	return deleted;
+}
+
+static int unexpect_new(int family, int argc, char **argv)
+{
+	static struct exp_list keep, now;
+	struct nfct_handle *h = nfct_open(EXPECT, 0), *del = nfct_open(EXPECT, 0);
+	unsigned long seconds, deleted = 0, dumps = 0;
+	time_t end;
+	char *stop;
+	int ret = 1;
+
+	if (argc != 1 || !*argv[0])
+		return usage();
+	seconds = strtoul(argv[0], &stop, 10);
+	if (*stop || seconds > 600)
+		return usage();
+	if (!h || !del || dump(h, family, &keep) < 0)
+		goto out;
+	for (end = time(NULL) + (time_t)seconds; time(NULL) < end; dumps++) {
+		if (dump(h, family, &now) < 0)
+			goto out;
+		deleted += delete_new(del, &keep, &now);
+		release(&now);
+	}
+	printf("deleted=%lu dumps=%lu kept=%u\n", deleted, dumps, keep.n);
+	ret = 0;
+out:
+	if (ret)
+		fprintf(stderr, "ct_inject: %s\n", strerror(errno));
+	release(&now);
+	release(&keep);
+	if (del)
+		nfct_close(del);
+	if (h)
+		nfct_close(h);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct nfct_handle *h;
@@ -167,7 +277,7 @@ int main(int argc, char **argv)
 	if (argc < 3 || (strcmp(argv[2], "4") && strcmp(argv[2], "6")))
 		return usage();
 	family = argv[2][0] == '4' ? AF_INET : AF_INET6;
-	h = nfct_open(strcmp(argv[1], "expect") ? CONNTRACK : EXPECT, 0);
+	h = nfct_open(strcmp(argv[1], "conntrack") ? EXPECT : CONNTRACK, 0);
 	if (!h) {
 		fprintf(stderr, "ct_inject: nfct_open: %s\n", strerror(errno));
 		return 1;
@@ -176,6 +286,8 @@ int main(int argc, char **argv)
 		ret = inject_conntrack(h, family, argc - 3, argv + 3);
 	else if (!strcmp(argv[1], "expect"))
 		ret = inject_expect(h, family, argc - 3, argv + 3);
+	else if (!strcmp(argv[1], "unexpect-new"))
+		ret = unexpect_new(family, argc - 3, argv + 3);
 	else
 		ret = usage();
 	nfct_close(h);

@@ -8,7 +8,7 @@
 #   icmp/*       forged ICMP errors quoting the live control connection,
 #                carrying PORT/EPRT/227/229 text, plain and NATed: the
 #                helper parsed them as FTP (forged pinhole, session desynced)
-#   unlink/*     a NAT rewrite that fails, with the pinhole flushed over
+#   unlink/*     a NAT rewrite that fails, with the pinhole deleted over
 #                ctnetlink in the window before it is withdrawn: unlinked
 #                twice (general protection fault)            [test module]
 #   ctnetlink/*  an IPv6 session whose conntrack was created over ctnetlink
@@ -227,45 +227,53 @@ icmp_cases() {
 # ------------------------------------------------------------ unlink
 
 # DNAT (the client is not translated). Session X holds pinholes for
-# client ports 40714 and 40715. Session Y then sends "PORT ...40715" and
+# client ports 40714 and 40715 (within their 60 s). Session Y then sends "PORT ...40715" and
 # "PORT ...40714" in one segment: both ports are taken on the outside, so
-# both must be rewritten to free ones; the second cannot be (one length
-# change per segment), and its pinhole is withdrawn - after a 1 s window
-# in which `conntrack -F expect` runs again and again.
+# both pinholes get other ports (random ones, nf_nat_exp_find_port()) and
+# both lines must be rewritten; the second cannot be (one length change
+# per segment), and its pinhole is withdrawn after a 1 s window. From
+# before Y sends until after the window, ct_inject deletes over ctnetlink
+# every expectation that X did not hold: Y's first pinhole (which lives
+# on) and Y's second, which exists only between its insertion and its
+# withdrawal. Two deletions mean one landed inside the window; a round
+# with fewer proves nothing, and fails.
 hd_unlink_round() { # CASE ROUND
-	local c=$1 x=ux$2 y=uy$2 at flusher rc=0
+	local c=$1 x=ux$2 y=uy$2 at rc=0 del deleter
+	# each round from an empty table: X's ports are then exactly its own
+	in_ns "$NS_FW" conntrack -F expect > /dev/null 2>&1
 	hd_peer "$NS_CL" "$x" client "$FWC4" 21 'recv:^220 ' \
 		'send:PORT 192,0,2,2,159,10\r\n' 'recv:^200 ' \
 		'send:PORT 192,0,2,2,159,11\r\n' 'recv:^200 ' \
 		"touch:$(hd_f "$x" ready)" "wait:$(hd_f "$x" go)"
 	hd_ready "$x" "$(hd_f "$x" ready)" || { e2e_fail "$c/round-$2" "session X: $(hd_log "$x")"; return; }
-	at=$(awk -v t="$(date +%s.%N)" 'BEGIN { printf "%.3f", t + 3 }')
+	at=$(awk -v t="$(date +%s.%N)" -v d="$((6 * E2E_SCALE))" 'BEGIN { printf "%.3f", t + d }')
+	in_ns "$NS_FW" "$CT_INJECT" unexpect-new 4 "$((20 * E2E_SCALE))" \
+		> "$E2E_WORK/unexpect.$2" 2>&1 &
+	deleter=$!
 	hd_peer "$NS_CL" "$y" client "$FWC4" 21 'recv:^220 ' \
 		"touch:$(hd_f "$y" ready)" "at:$at" \
 		'send:PORT 192,0,2,2,159,11\r\nPORT 192,0,2,2,159,10\r\n' \
 		'recv:^200 [^\n]*\n200 ' 'send:QUIT\r\n' 'recv:^221 '
-	hd_ready "$y" "$(hd_f "$y" ready)" || { e2e_fail "$c/round-$2" "session Y: $(hd_log "$y")"; return; }
-	# Y's first pinhole (rewritten to 40716) and its second, being withdrawn
-	# within a second, appear in the same softirq: as soon as one shows,
-	# flush again and again. A tight loop in fw itself, reading /proc.
-	in_ns "$NS_FW" sh -c 'end=$(($(date +%s) + 30))
-		until grep -q "dport=40716 " /proc/net/nf_conntrack_expect; do
-			[ "$(date +%s)" -lt "$end" ] || exit 1
-		done
-		for i in 1 2 3 4 5 6 7 8; do conntrack -F expect; done' \
-		>/dev/null 2>&1 &
-	flusher=$!
-	hd_wait "$y" || rc=$?
-	wait "$flusher"
+	hd_ready "$y" "$(hd_f "$y" ready)" || rc=1
+	[ "$rc" = 0 ] && { hd_wait "$y" || rc=$?; }
+	wait "$deleter"
 	touch "$(hd_f "$x" go)"
 	hd_wait "$x" || true
-	[ "$rc" = 0 ] && e2e_pass "$c/round-$2" ||
+	del=$(sed -n 's/^deleted=\([0-9]*\) .*/\1/p' "$E2E_WORK/unexpect.$2")
+	if [ "$rc" != 0 ]; then
 		e2e_fail "$c/round-$2" "session Y: $(hd_log "$y")"
+	elif [ "${del:-0}" -lt 2 ]; then
+		e2e_fail "$c/round-$2" "no deletion landed inside the window" \
+			"($(cat "$E2E_WORK/unexpect.$2")): this round proves nothing"
+	else
+		e2e_pass "$c/round-$2"
+	fi
 }
 
 unlink_cases() {
-	local c=unlink/nat-rewrite-fails-flushed round
+	local c=unlink/nat-rewrite-fails-deleted round
 	topo router
+	hd_build_inject || { e2e_fail "$c" "cannot build ct_inject: $(cat "$E2E_WORK/cc.log")"; return; }
 	if ! hd_hooks remove 1000; then
 		e2e_fail "$c" "test module: $PH_ERR"
 		return
