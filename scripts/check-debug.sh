@@ -51,7 +51,9 @@ if ! kdir=$(scripts/debug-kernel.sh kdir 2>/dev/null); then
 	kdir=$(scripts/debug-kernel.sh kdir)
 fi
 kver=$(scripts/debug-kernel.sh release)
-pass "kernel ($kver, built in $(cat "$(scripts/debug-kernel.sh locate)/build-seconds") s)"
+kdirkey=$(scripts/debug-kernel.sh locate)
+pass "kernel ($kver, built in $(cat "$kdirkey/build-seconds") s," \
+	"$(cat "$kdirkey/build-cpu-seconds" 2>/dev/null || echo "?") s of CPU)"
 
 # The module, against that tree, out of module/ (scripts/build-module.sh).
 mdir=$ROOT/.debug-build/module

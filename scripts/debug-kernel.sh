@@ -28,8 +28,10 @@
 # it affects; kept for modules: `make modules_prepare` output and
 # Module.symvers; build/.pinhole-key names the key it was last completed
 # for), KEY/bzImage, KEY/modules/lib/modules/<release>, KEY/build.log,
-# KEY/build-seconds, KEY/release, KEY/complete. A KEY is usable only while
-# build/ still belongs to it (modules must match the tree they build in).
+# KEY/build-seconds and KEY/build-cpu-seconds (a cold build's only when
+# build/ started empty), KEY/release, KEY/complete. A KEY is usable only
+# while build/ still belongs to it (modules must match the tree they build
+# in).
 #
 # Environment:
 #   PINHOLE_DEBUG_SOURCE  source tarball (default /usr/src/linux-source-6.12.tar.xz)
@@ -196,6 +198,12 @@ rm -f "$dir/modules/lib/modules/$rel/build" "$dir/modules/lib/modules/$rel/sourc
 
 cp "$btree/arch/x86/boot/bzImage" "$dir/bzImage"
 echo $((SECONDS - start)) > "$dir/build-seconds"
+# CPU time (user + sys of every child: extraction, config, compile), which
+# unlike the wall time does not depend on what else the machine ran: on an
+# idle 2-core machine the build takes about half of it.
+times > "$dir/build-times"
+awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] }
+	printf "%d\n", s }' "$dir/build-times" > "$dir/build-cpu-seconds"
 touch "$dir/complete"
 echo "$key" > "$btree/.pinhole-key"
 log "built $rel in $((SECONDS - start)) s"
