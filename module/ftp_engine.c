@@ -30,6 +30,10 @@
 typedef int32_t s32;
 typedef uint64_t u64;
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#ifndef __always_inline	/* glibc's sys/cdefs.h has one */
+#define __always_inline inline __attribute__((__always_inline__))
+#endif
 #endif
 
 #include "ftp_engine.h"
@@ -663,18 +667,22 @@ static u32 six_numbers_scan(const u8 *data, u32 p, u32 n, u8 num[6])
  * The state and the offer the byte machine leaves for a clean PORT line
  * whose LF is at r->off, up to the LF (which line_end() then ends):
  * @text_len bytes of numbers, then @trailing spaces and CRs. port_line()
- * has checked that the accumulator is free.
+ * has checked that the accumulator is free. The fields share words:
+ * written one after the other, they are stored at once.
  */
 static void port_line_accept(struct ftp_run *r, const u8 num[6],
 			     u32 text_len, u32 trailing)
 {
 	struct ftp_state *st = r->st;
 
-	acc_claim(r);
+	/* all of acc_claim()'s work, each field written once */
 	memcpy(st->addr, num, 4);
-	st->field = 5;
-	st->text_len = text_len;
+	memset(st->addr + 4, 0, sizeof(st->addr) - 4);
+	st->port = 0;
 	st->delim = trailing;
+	st->text_len = text_len;
+	st->field = 5;
+	st->dcolon = 0;
 	set_state(r, C_PORT_TAIL);
 	offer_accept(r, FTP_OFFER_PORT, FTP_FAMILY_IPV4, num[4] << 8 | num[5],
 		     r->off - trailing);
@@ -1583,18 +1591,14 @@ static u32 find_lf(const u8 *data, u32 i, u32 n)
 }
 
 /*
- * The bytes that may begin a line worth parsing, as a superset: a byte b is
- * a candidate when b & mask equals want, or equals want2 when two, or has
- * its top bit in high. Commands: mask 0xca, want 0x40 let P and E through
- * in either case (PORT, PASV, EPRT, EPSV), and with them A, D, Q, T, U, @
- * and `; high lets a Telnet IAC through. Replies: mask 0xf8, want '0': a
- * digit 0-7 (a code begins 1-5). Inside a multi-line reply: the code's
- * first digit (the reply may end: the line "NNN " ending it is end) or a
- * 2 (a 227/229 answering nothing).
+ * The bytes that may begin a line worth parsing, as a superset (see
+ * start_candidates()). For replies, a byte b is a candidate when b & mask
+ * equals want, or (two) equals want2. Inside a multi-line reply, the line
+ * "end" would end it.
  */
 struct line_filter {
-	u64 mask, want, want2, high;
-	bool two;
+	bool command, multiline, two;
+	u64 mask, want, want2;
 	u32 end;
 };
 
@@ -1602,25 +1606,24 @@ static void line_filter_init(const struct ftp_run *r, struct line_filter *f)
 {
 	const struct ftp_state *st = r->st;
 
+	u8 first = multiline_code_digit(st, 0);
+
+	f->command = r->dir == FTP_DIR_COMMAND;
+	f->multiline = !f->command && run_state(r) == R_ML_LS;
 	f->two = false;
+	f->mask = REPEAT(0xf8);	/* a digit 0-7: a code begins 1-5 */
+	f->want = REPEAT('0');
+	f->want2 = 0;
 	f->end = 0;
-	f->high = 0;
-	if (r->dir == FTP_DIR_COMMAND) {
-		f->mask = REPEAT(0xca);
-		f->want = REPEAT(0x40);
-		f->high = REPEAT(0x80);
-	} else if (run_state(r) == ST_LINE_START) {
-		f->mask = REPEAT(0xf8);
-		f->want = REPEAT('0');
-	} else {
-		f->end = TEXT4(multiline_code_digit(st, 0),
-			       multiline_code_digit(st, 1),
-			       multiline_code_digit(st, 2), ' ');
-		f->mask = ~0ull;
-		f->want = REPEAT(multiline_code_digit(st, 0));
-		f->two = true;
-		f->want2 = REPEAT('2');
-	}
+	if (!f->multiline)
+		return;
+	/* the reply's own code (it may end) or 2 (a 227/229 answering nothing) */
+	f->mask = ~0ull;
+	f->want = REPEAT('2');
+	f->two = first != '2';
+	f->want2 = REPEAT(first);
+	f->end = TEXT4(first, multiline_code_digit(st, 1),
+		       multiline_code_digit(st, 2), ' ');
 }
 
 /*
@@ -1633,13 +1636,20 @@ static u64 maybe_zero_bytes(u64 x)
 	return (x - REPEAT(1)) & ~x & REPEAT(0x80);
 }
 
-static u64 start_candidates(const struct line_filter *f, u64 x)
+/*
+ * Commands: b & 0xca == 0x40 lets P and E through in either case (PORT,
+ * PASV, EPRT, EPSV), and with them A, D, Q, T, U, @ and `; the top bit lets
+ * a Telnet IAC through.
+ */
+static __always_inline u64 start_candidates(const struct line_filter *f,
+					    u64 x)
 {
-	u64 cand = (x & f->high) | maybe_zero_bytes((x & f->mask) ^ f->want);
-
-	if (f->two)
-		cand |= maybe_zero_bytes(x ^ f->want2);
-	return cand;
+	if (f->command)
+		return (x & REPEAT(0x80)) |
+		       maybe_zero_bytes((x & REPEAT(0xca)) ^ REPEAT(0x40));
+	if (!f->two)
+		return maybe_zero_bytes((x & f->mask) ^ f->want);
+	return maybe_zero_bytes(x ^ f->want) | maybe_zero_bytes(x ^ f->want2);
 }
 
 /* Do the four bytes a command line starts with name PORT/PASV/EPRT/EPSV? */
@@ -1666,7 +1676,7 @@ static bool line_may_matter(const struct ftp_run *r,
 
 	if (r->dir == FTP_DIR_COMMAND && data[pos] == TELNET_IAC)
 		return true;
-	if (r->dir == FTP_DIR_REPLY && !f->two)
+	if (r->dir == FTP_DIR_REPLY && !f->multiline)
 		return data[pos] >= '1' && data[pos] <= '5';
 	if (n - pos < 4)
 		return true;
@@ -1711,6 +1721,85 @@ static void lines_skipped(struct ftp_run *r, u32 lines, bool at_line_start)
 		set_state(r, run_state(r) == R_ML_LS ? R_ML_SKIP : ST_SKIP);
 }
 
+/* Where skip_lines() is: the lines it passed, the line starts it is at. */
+struct line_skip {
+	struct line_filter f;
+	u32 lines;
+	u64 starts;	/* the bytes of the next word that begin a line */
+};
+
+/*
+ * skip_quiet_words() counts LFs per byte lane; a lane gains at most two a
+ * turn, so after QUIET_TURNS turns each lane is at most 254.
+ */
+#define QUIET_TURNS	127
+
+/* The sum of the eight byte lanes of @lanes. */
+static u32 lane_sum(u64 lanes)
+{
+	const u64 low = 0x00ff00ff00ff00ffull;
+
+	lanes = (lanes & low) + (lanes >> 8 & low);	/* four 16-bit lanes */
+	return lanes * 0x0001000100010001ull >> 48;
+}
+
+/*
+ * The common case of skip_lines(), two words a turn: no byte that begins a
+ * line is a candidate (and most words begin none). Returns the offset of
+ * the first word it left for skip_word().
+ */
+static u32 skip_quiet_words(struct line_skip *ls, const u8 *data, u32 i,
+			    u32 n)
+{
+	const struct line_filter f = ls->f;
+	u64 x0, x1, lf0, lf1, s0, s1, lanes = 0, starts = ls->starts;
+	u32 end = n - i > 2 * WORD_BYTES * QUIET_TURNS ?
+		  i + 2 * WORD_BYTES * QUIET_TURNS : n;
+
+	/* in locals: ls could alias data for all the compiler knows */
+	for (; end - i >= 2 * WORD_BYTES; i += 2 * WORD_BYTES) {
+		x0 = load_word(data + i);
+		x1 = load_word(data + i + WORD_BYTES);
+		lf0 = bytes_equal(x0, '\n');
+		lf1 = bytes_equal(x1, '\n');
+		s0 = starts | lf0 << 8;
+		s1 = lf0 >> 56 | lf1 << 8;
+		/* most turns of long lines begin no line: no candidates needed */
+		if ((s0 | s1) && ((s0 & start_candidates(&f, x0)) |
+				  (s1 & start_candidates(&f, x1))))
+			break;
+		lanes += (lf0 >> 7) + (lf1 >> 7);
+		starts = lf1 >> 56;
+	}
+	ls->lines += lane_sum(lanes);
+	ls->starts = starts;
+	return i;
+}
+
+/*
+ * One word of skip_lines(), or the fewer bytes left at its end: returns
+ * the index in it of the first line start worth parsing, or WORD_BYTES.
+ */
+static u32 skip_word(struct ftp_run *r, struct line_skip *ls, const u8 *data,
+		     u32 i, u32 n)
+{
+	u64 x, lf, cand, valid = ~0ull;
+	u32 k;
+
+	if (n - i >= WORD_BYTES) {
+		x = load_word(data + i);
+	} else {
+		x = load_tail(data + i, n - i);
+		valid = bytes_below(n - i);
+	}
+	lf = bytes_equal(x, '\n');
+	cand = (ls->starts | lf << 8) & valid & start_candidates(&ls->f, x);
+	k = cand ? first_start(r, &ls->f, data, i, n, cand) : WORD_BYTES;
+	ls->lines += flag_count(lf & bytes_below(k));
+	ls->starts = lf >> 56;
+	return k;
+}
+
 /*
  * From a line start at data[i] (ST_LINE_START, or R_ML_LS), pass over
  * whole lines that cannot matter: the LFs of a word end lines, the byte
@@ -1720,30 +1809,23 @@ static void lines_skipped(struct ftp_run *r, u32 lines, bool at_line_start)
  */
 static u32 skip_lines(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 {
-	struct line_filter f;
-	u64 x, lf, cand, starts = 0x80, valid = ~0ull;
-	u32 lines = 0, k = WORD_BYTES;
+	struct line_skip ls = { .starts = 0x80 };	/* data[i] begins a line */
+	u32 k, words;
 
-	line_filter_init(r, &f);
-	for (; i < n; i += WORD_BYTES) {
-		if (n - i >= WORD_BYTES) {
-			x = load_word(data + i);
-		} else {
-			x = load_tail(data + i, n - i);
-			valid = bytes_below(n - i);
+	line_filter_init(r, &ls.f);
+	while (i < n) {
+		/* the two words skip_quiet_words() stopped at, or the tail */
+		for (words = 0; words < 2 && i < n; words++, i += WORD_BYTES) {
+			k = skip_word(r, &ls, data, i, n);
+			if (k < WORD_BYTES) {
+				lines_skipped(r, ls.lines, true);
+				return i + k;
+			}
 		}
-		lf = bytes_equal(x, '\n');
-		cand = (starts | lf << 8) & valid & start_candidates(&f, x);
-		if (cand)
-			k = first_start(r, &f, data, i, n, cand);
-		if (k < WORD_BYTES) {
-			lines_skipped(r, lines + flag_count(lf & bytes_below(k)), true);
-			return i + k;
-		}
-		lines += flag_count(lf);
-		starts = lf >> 56;
+		if (i < n)
+			i = skip_quiet_words(&ls, data, i, n);
 	}
-	lines_skipped(r, lines, data[n - 1] == '\n');
+	lines_skipped(r, ls.lines, data[n - 1] == '\n');
 	return n;
 }
 
