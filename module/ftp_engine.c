@@ -1893,12 +1893,11 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 			continue;
 		}
 		if (at_line_start(&r)) {
-			i = skip_lines(&r, data, i, n);
-			if (i == n)
-				return;
 			r.off = off + i;
 			next = port_line(&r, data, i, n);
-			if (next) {
+			if (!next)
+				next = skip_lines(&r, data, i, n);
+			if (next != i) {
 				i = next;
 				continue;
 			}
