@@ -1605,8 +1605,7 @@ struct line_filter {
 static void line_filter_init(const struct ftp_run *r, struct line_filter *f)
 {
 	const struct ftp_state *st = r->st;
-
-	u8 first = multiline_code_digit(st, 0);
+	u8 first;
 
 	f->command = r->dir == FTP_DIR_COMMAND;
 	f->multiline = !f->command && run_state(r) == R_ML_LS;
@@ -1618,6 +1617,7 @@ static void line_filter_init(const struct ftp_run *r, struct line_filter *f)
 	if (!f->multiline)
 		return;
 	/* the reply's own code (it may end) or 2 (a 227/229 answering nothing) */
+	first = multiline_code_digit(st, 0);
 	f->mask = ~0ull;
 	f->want = REPEAT('2');
 	f->two = first != '2';
