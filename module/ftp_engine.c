@@ -1875,8 +1875,31 @@ static u32 port_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 }
 
 /*
+ * The code of a reply line at data[i] and the byte after it, taken at once
+ * as reply_code_digit() would take the digits and parse_byte() the fourth
+ * byte; r->off is data[i]'s. Returns the offset after them, or 0 when the
+ * line does not begin with a code, or its four bytes are not all here.
+ */
+static u32 reply_code_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
+{
+	const u8 *code = data + i;
+
+	if (r->dir != FTP_DIR_REPLY || run_state(r) != ST_LINE_START ||
+	    n - i < 4 || code[0] < '1' || code[0] > '5' ||
+	    !is_digit(code[1]) || !is_digit(code[2]))
+		return 0;
+	r->st->reply_code = (code[0] - '1') * 100 + (code[1] - '0') * 10 +
+			    (code[2] - '0');
+	set_state(r, R_D3);
+	r->off += 3;
+	parse_byte(r, code[3]);
+	return i + 4;
+}
+
+/*
  * Most bytes are passed over a word at a time (see above); only bytes that
- * may matter reach parse_byte(), and an ordinary PORT line is parsed whole.
+ * may matter reach parse_byte(), an ordinary PORT line is parsed whole and
+ * a reply code at once.
  */
 void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 		     const u8 *data, u32 n, u32 off,
@@ -1894,7 +1917,8 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 		}
 		if (at_line_start(&r)) {
 			r.off = off + i;
-			next = port_line(&r, data, i, n);
+			next = dir == FTP_DIR_COMMAND ? port_line(&r, data, i, n) :
+							reply_code_line(&r, data, i, n);
 			if (!next)
 				next = skip_lines(&r, data, i, n);
 			if (next != i) {

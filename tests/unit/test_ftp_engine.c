@@ -497,6 +497,11 @@ static const struct script scripts[] = {
 	  { C("PASV\r\n"), C("PORT 10,0,0,1,"), R("227 (10,0,0,2,4,1)\r\n"),
 	    C("4,1\r\n") },
 	  "227 malformed; port accepted 10.0.0.1 1025" },
+	/* reply codes taken four bytes at once: short, odd and LF-ended ones */
+	{ "reply_code_edges", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("1\r\n22\n2x7 (1,2,3,4,5,6)\r\n150\n227\n"
+			     "227 (1,2,3,4,5,6)\r\n") },
+	  "227 malformed; 227 unanswered" },
 };
 
 static void test_script(const struct script *sc)
