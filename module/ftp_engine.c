@@ -28,7 +28,12 @@
 #include <stdint.h>
 #include <string.h>
 typedef int32_t s32;
+typedef uint64_t u64;
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#ifndef __always_inline	/* glibc's sys/cdefs.h has one */
+#define __always_inline inline __attribute__((__always_inline__))
+#endif
 #endif
 
 #include "ftp_engine.h"
@@ -462,6 +467,24 @@ static void queue_command(struct ftp_run *r, unsigned int kind)
 		st->q_n++;
 }
 
+/*
+ * @lines command lines of no interest ended: queue_command(r, Q_NONE) as
+ * many times, at once.
+ */
+static void queue_commands(struct ftp_run *r, u32 lines)
+{
+	struct ftp_state *st = r->st;
+
+	if (st->q_kind != Q_NONE || st->q_n == Q_MAX)
+		return;
+	if (lines < (u32)(Q_MAX - st->q_n)) {
+		st->q_n += lines;
+		return;
+	}
+	note(r, FTP_NOTE_UNCORRELATED);	/* as the count passed Q_MAX - 1 */
+	st->q_n = Q_MAX;
+}
+
 /* A final reply: returns the tracked kind it answers, or Q_NONE. */
 static unsigned int queue_answer(struct ftp_state *st)
 {
@@ -612,6 +635,57 @@ static void port_number_byte(struct ftp_run *r, u8 c)
 	default:
 		refuse_malformed(r, FTP_OFFER_PORT);
 	}
+}
+
+/*
+ * "h1,h2,h3,h4,p1,p2" at data[p], for port_line(): the offset of the byte
+ * after the sixth number, or 0 unless there are six numbers of one digit
+ * or more and at most 255 each, and a byte after them.
+ */
+static u32 six_numbers_scan(const u8 *data, u32 p, u32 n, u8 num[6])
+{
+	unsigned int field, v;
+	u32 start;
+
+	for (field = 0;; field++, p++) {
+		for (v = 0, start = p; p < n && is_digit(data[p]); p++) {
+			v = v * 10 + (data[p] - '0');
+			if (v > 255)
+				return 0;
+		}
+		if (p == start || p == n)
+			return 0;
+		num[field] = v;
+		if (field == 5)
+			return p;
+		if (data[p] != ',')
+			return 0;
+	}
+}
+
+/*
+ * The state and the offer the byte machine leaves for a clean PORT line
+ * whose LF is at r->off, up to the LF (which line_end() then ends):
+ * @text_len bytes of numbers, then @trailing spaces and CRs. port_line()
+ * has checked that the accumulator is free. The fields share words:
+ * written one after the other, they are stored at once.
+ */
+static void port_line_accept(struct ftp_run *r, const u8 num[6],
+			     u32 text_len, u32 trailing)
+{
+	struct ftp_state *st = r->st;
+
+	/* all of acc_claim()'s work, each field written once */
+	memcpy(st->addr, num, 4);
+	memset(st->addr + 4, 0, sizeof(st->addr) - 4);
+	st->port = 0;
+	st->delim = trailing;
+	st->text_len = text_len;
+	st->field = 5;
+	st->dcolon = 0;
+	set_state(r, C_PORT_TAIL);
+	offer_accept(r, FTP_OFFER_PORT, FTP_FAMILY_IPV4, num[4] << 8 | num[5],
+		     r->off - trailing);
 }
 
 /* First byte of the PORT argument, after the spaces. */
@@ -1421,73 +1495,436 @@ static bool skipping(const struct ftp_run *r)
 }
 
 /*
- * Only PORT, PASV, EPRT and EPSV matter among commands, and a Telnet IAC
- * that may precede one: a line that starts with any other byte is skipped
- * at once, as the keyword trie would decide one byte later (an LF still
- * ends its empty line normally). Skipped or not, it is a command.
+ * ---- a word at a time ----
+ *
+ * Most bytes cannot matter: the rest of a line already known to be of no
+ * interest, and whole lines whose first bytes rule them out (pipelined
+ * NOOPs, the body of a multi-line reply). They are passed over eight bytes
+ * at a time with the classic SWAR tricks, in plain C that compiles the same
+ * into the module and the userspace builds: no memchr(), which in the
+ * kernel is lib/string.c's byte loop. A word is loaded with memcpy() (an
+ * unaligned load where that is cheap) and put in little-endian order, so
+ * that byte k of the stream is bits 8k..8k+7 whatever the CPU's byte
+ * order. Nothing is read past the buffer: a tail of fewer than eight bytes
+ * is assembled one byte at a time.
  */
-static bool command_first_byte_irrelevant(u8 c)
+#define WORD_BYTES	8
+#define REPEAT(c)	(0x0101010101010101ull * (u8)(c))
+#define LOW_BITS	REPEAT(0x7f)
+#define TEXT4(a, b, c, d) \
+	((u32)(a) | (u32)(b) << 8 | (u32)(c) << 16 | (u32)(d) << 24)
+
+static u64 load_word(const u8 *p)
 {
-	c = upper(c);
-	return c != 'P' && c != 'E' && c != TELNET_IAC && c != '\n';
+	u64 x;
+
+	memcpy(&x, p, sizeof(x));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	return x;
 }
 
-static bool command_line_irrelevant(const struct ftp_run *r, u8 c)
+/* The @len (< WORD_BYTES) bytes at @p as load_word() orders them, 0 above. */
+static u64 load_tail(const u8 *p, u32 len)
 {
-	return r->dir == FTP_DIR_COMMAND && run_state(r) == ST_LINE_START &&
-	       command_first_byte_irrelevant(c);
+	u64 x = 0;
+
+	while (len--)
+		x = x << 8 | p[len];
+	return x;
+}
+
+/* Four bytes, the first lowest, as TEXT4() spells them. */
+static u32 load_text4(const u8 *p)
+{
+	return TEXT4(p[0], p[1], p[2], p[3]);
 }
 
 /*
- * From the start of a command line at @data[i]: pass over whole lines that
- * cannot matter, each one a command. Returns the offset of the first line
- * that may; @n when the data ends inside a skipped line, which then stays
- * open in ST_SKIP.
+ * 0x80 in each byte of @x that is zero, 0 in the others. Exact: no byte's
+ * sum carries into the next, whereas the shorter (x - 0x01..) & ~x also
+ * flags bytes above a zero one (its borrow).
  */
-static u32 skip_command_lines(struct ftp_run *r, const u8 *data, u32 i, u32 n)
+static u64 zero_bytes(u64 x)
 {
-	const u8 *lf;
+	return ~(((x & LOW_BITS) + LOW_BITS) | x | LOW_BITS);
+}
 
-	while (i < n && command_first_byte_irrelevant(data[i])) {
-		lf = memchr(data + i, '\n', n - i);
-		if (!lf) {
-			set_state(r, ST_SKIP);
-			return n;
-		}
-		queue_command(r, Q_NONE);
-		i = lf - data + 1;
+static u64 bytes_equal(u64 x, u8 c)
+{
+	return zero_bytes(x ^ REPEAT(c));
+}
+
+/* The bytes below byte @k, all ones: flags in them survive the mask. */
+static u64 bytes_below(u32 k)
+{
+	return k >= WORD_BYTES ? ~0ull : (1ull << 8 * k) - 1;
+}
+
+/* How many bytes of @flags (each 0x80 or 0) are flagged. */
+static u32 flag_count(u64 flags)
+{
+	return (flags >> 7) * REPEAT(1) >> 56;
+}
+
+/* Index of the first flagged byte of @flags, which has one. */
+static u32 first_flag(u64 flags)
+{
+	return __builtin_ctzll(flags) / 8;
+}
+
+/* Offset of the first LF in data[i, n), or @n. */
+static u32 find_lf(const u8 *data, u32 i, u32 n)
+{
+	u64 lf;
+
+	for (; n - i >= WORD_BYTES; i += WORD_BYTES) {
+		lf = bytes_equal(load_word(data + i), '\n');
+		if (lf)
+			return i + first_flag(lf);
 	}
+	for (; i < n; i++)
+		if (data[i] == '\n')
+			return i;
+	return n;
+}
+
+/*
+ * The bytes that may begin a line worth parsing, as a superset (see
+ * start_candidates()). For replies, a byte b is a candidate when b & mask
+ * equals want, or (two) equals want2. Inside a multi-line reply, the line
+ * "end" would end it.
+ */
+struct line_filter {
+	bool command, multiline, two;
+	u64 mask, want, want2;
+	u32 end;
+};
+
+static void line_filter_init(const struct ftp_run *r, struct line_filter *f)
+{
+	const struct ftp_state *st = r->st;
+	u8 first;
+
+	f->command = r->dir == FTP_DIR_COMMAND;
+	f->multiline = !f->command && run_state(r) == R_ML_LS;
+	f->two = false;
+	f->mask = REPEAT(0xf8);	/* a digit 0-7: a code begins 1-5 */
+	f->want = REPEAT('0');
+	f->want2 = 0;
+	f->end = 0;
+	if (!f->multiline)
+		return;
+	/* the reply's own code (it may end) or 2 (a 227/229 answering nothing) */
+	first = multiline_code_digit(st, 0);
+	f->mask = ~0ull;
+	f->want = REPEAT('2');
+	f->two = first != '2';
+	f->want2 = REPEAT(first);
+	f->end = TEXT4(first, multiline_code_digit(st, 1),
+		       multiline_code_digit(st, 2), ' ');
+}
+
+/*
+ * 0x80 in each byte of @x that is zero, and perhaps in some bytes right
+ * above one (the borrow of the subtraction): cheaper than zero_bytes(),
+ * for masks where a false alarm costs only a closer look.
+ */
+static u64 maybe_zero_bytes(u64 x)
+{
+	return (x - REPEAT(1)) & ~x & REPEAT(0x80);
+}
+
+/*
+ * Commands: b & 0xca == 0x40 lets P and E through in either case (PORT,
+ * PASV, EPRT, EPSV), and with them A, D, Q, T, U, @ and `; the top bit lets
+ * a Telnet IAC through.
+ */
+static __always_inline u64 start_candidates(const struct line_filter *f,
+					    u64 x)
+{
+	if (f->command)
+		return (x & REPEAT(0x80)) |
+		       maybe_zero_bytes((x & REPEAT(0xca)) ^ REPEAT(0x40));
+	if (!f->two)
+		return maybe_zero_bytes((x & f->mask) ^ f->want);
+	return maybe_zero_bytes(x ^ f->want) | maybe_zero_bytes(x ^ f->want2);
+}
+
+/* Do the four bytes a command line starts with name PORT/PASV/EPRT/EPSV? */
+static bool command_head_may_matter(u32 head)
+{
+	head |= TEXT4(0x20, 0x20, 0x20, 0x20);	/* lower case letters */
+	return head == TEXT4('p', 'o', 'r', 't') ||
+	       head == TEXT4('p', 'a', 's', 'v') ||
+	       head == TEXT4('e', 'p', 'r', 't') ||
+	       head == TEXT4('e', 'p', 's', 'v');
+}
+
+/*
+ * A candidate line starts at data[pos]: must the byte machine parse it? Not
+ * when it would pass over the line without a side effect. Inside "NNN-",
+ * only "NNN ", "227 " and "229 " lines do anything. Too few bytes to tell:
+ * let the byte machine decide.
+ */
+static bool line_may_matter(const struct ftp_run *r,
+			    const struct line_filter *f, const u8 *data,
+			    u32 pos, u32 n)
+{
+	u32 head;
+
+	if (r->dir == FTP_DIR_COMMAND && data[pos] == TELNET_IAC)
+		return true;
+	if (r->dir == FTP_DIR_REPLY && !f->multiline)
+		return data[pos] >= '1' && data[pos] <= '5';
+	if (n - pos < 4)
+		return true;
+	head = load_text4(data + pos);
+	if (r->dir == FTP_DIR_COMMAND)
+		return command_head_may_matter(head);
+	return head == f->end || head == TEXT4('2', '2', '7', ' ') ||
+	       head == TEXT4('2', '2', '9', ' ');
+}
+
+/*
+ * The first of the line starts flagged in @cand, in the word at data[i],
+ * that is worth parsing, or WORD_BYTES.
+ */
+static u32 first_start(const struct ftp_run *r, const struct line_filter *f,
+		       const u8 *data, u32 i, u32 n, u64 cand)
+{
+	u32 k;
+
+	for (; cand; cand &= cand - 1) {
+		k = first_flag(cand);
+		if (line_may_matter(r, f, data, i + k, n))
+			return k;
+	}
+	return WORD_BYTES;
+}
+
+/*
+ * @lines lines were passed over whole, as the byte machine would have:
+ * each command among them is counted, each line end clears the
+ * continuation mark. Unless @at_line_start, a line begun after them is
+ * skipped too.
+ */
+static void lines_skipped(struct ftp_run *r, u32 lines, bool at_line_start)
+{
+	if (lines) {
+		if (r->dir == FTP_DIR_COMMAND)
+			queue_commands(r, lines);
+		set_cont(r, false);
+	}
+	if (!at_line_start)
+		set_state(r, run_state(r) == R_ML_LS ? R_ML_SKIP : ST_SKIP);
+}
+
+/* Where skip_lines() is: the lines it passed, the line starts it is at. */
+struct line_skip {
+	struct line_filter f;
+	u32 lines;
+	u64 starts;	/* the bytes of the next word that begin a line */
+};
+
+/*
+ * skip_quiet_words() counts LFs per byte lane; a lane gains at most two a
+ * turn, so after QUIET_TURNS turns each lane is at most 254.
+ */
+#define QUIET_TURNS	127
+
+/* The sum of the eight byte lanes of @lanes. */
+static u32 lane_sum(u64 lanes)
+{
+	const u64 low = 0x00ff00ff00ff00ffull;
+
+	lanes = (lanes & low) + (lanes >> 8 & low);	/* four 16-bit lanes */
+	return lanes * 0x0001000100010001ull >> 48;
+}
+
+/*
+ * The common case of skip_lines(), two words a turn: no byte that begins a
+ * line is a candidate (and most words begin none). Returns the offset of
+ * the first word it left for skip_word().
+ */
+static u32 skip_quiet_words(struct line_skip *ls, const u8 *data, u32 i,
+			    u32 n)
+{
+	const struct line_filter f = ls->f;
+	u64 x0, x1, lf0, lf1, s0, s1, lanes = 0, starts = ls->starts;
+	u32 end = n - i > 2 * WORD_BYTES * QUIET_TURNS ?
+		  i + 2 * WORD_BYTES * QUIET_TURNS : n;
+
+	/* in locals: ls could alias data for all the compiler knows */
+	for (; end - i >= 2 * WORD_BYTES; i += 2 * WORD_BYTES) {
+		x0 = load_word(data + i);
+		x1 = load_word(data + i + WORD_BYTES);
+		lf0 = bytes_equal(x0, '\n');
+		lf1 = bytes_equal(x1, '\n');
+		s0 = starts | lf0 << 8;
+		s1 = lf0 >> 56 | lf1 << 8;
+		/* most turns of long lines begin no line: no candidates needed */
+		if ((s0 | s1) && ((s0 & start_candidates(&f, x0)) |
+				  (s1 & start_candidates(&f, x1))))
+			break;
+		lanes += (lf0 >> 7) + (lf1 >> 7);
+		starts = lf1 >> 56;
+	}
+	ls->lines += lane_sum(lanes);
+	ls->starts = starts;
 	return i;
 }
 
 /*
- * Most bytes cannot matter: the rest of a line already known to be
- * uninteresting is passed over with memchr(), and its LF ends the line
- * without a per-byte dispatch. Only bytes that may matter reach
- * parse_byte().
+ * One word of skip_lines(), or the fewer bytes left at its end: returns
+ * the index in it of the first line start worth parsing, or WORD_BYTES.
+ */
+static u32 skip_word(struct ftp_run *r, struct line_skip *ls, const u8 *data,
+		     u32 i, u32 n)
+{
+	u64 x, lf, cand, valid = ~0ull;
+	u32 k;
+
+	if (n - i >= WORD_BYTES) {
+		x = load_word(data + i);
+	} else {
+		x = load_tail(data + i, n - i);
+		valid = bytes_below(n - i);
+	}
+	lf = bytes_equal(x, '\n');
+	cand = (ls->starts | lf << 8) & valid & start_candidates(&ls->f, x);
+	k = cand ? first_start(r, &ls->f, data, i, n, cand) : WORD_BYTES;
+	ls->lines += flag_count(lf & bytes_below(k));
+	ls->starts = lf >> 56;
+	return k;
+}
+
+/*
+ * From a line start at data[i] (ST_LINE_START, or R_ML_LS), pass over
+ * whole lines that cannot matter: the LFs of a word end lines, the byte
+ * after each LF begins one, and start_candidates() then line_may_matter()
+ * judge those. Returns the offset of the first line start worth parsing,
+ * its state untouched, or @n.
+ */
+static u32 skip_lines(struct ftp_run *r, const u8 *data, u32 i, u32 n)
+{
+	struct line_skip ls = { .starts = 0x80 };	/* data[i] begins a line */
+	u32 k, words;
+
+	line_filter_init(r, &ls.f);
+	while (i < n) {
+		/* the two words skip_quiet_words() stopped at, or the tail */
+		for (words = 0; words < 2 && i < n; words++, i += WORD_BYTES) {
+			k = skip_word(r, &ls, data, i, n);
+			if (k < WORD_BYTES) {
+				lines_skipped(r, ls.lines, true);
+				return i + k;
+			}
+		}
+		if (i < n)
+			i = skip_quiet_words(&ls, data, i, n);
+	}
+	lines_skipped(r, ls.lines, data[n - 1] == '\n');
+	return n;
+}
+
+/* The rest of a line of no interest, then its LF. Returns the next offset. */
+static u32 skip_rest_of_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
+{
+	i = find_lf(data, i, n);
+	if (i == n)
+		return n;	/* still skipping */
+	line_end(r);
+	return i + 1;
+}
+
+/*
+ * A whole ordinary "PORT h1,h2,h3,h4,p1,p2" line at data[i], up to its LF,
+ * parsed in one go: the byte machine's PORT states cost a dispatch per
+ * byte. Only a line the byte machine would accept (or refuse for port 0)
+ * with nothing unusual about it is taken; it ends in the very state and
+ * with the very offer the byte machine gives it. Anything else - a
+ * malformed or out-of-range line, an IPv6 control connection, a line
+ * begun in an earlier segment or cut by this one's end, a long text, the
+ * accumulator busy - is left to the byte machine (returns 0).
+ */
+static u32 port_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
+{
+	u8 num[6];
+	u32 p, text, lf;
+
+	if (r->dir != FTP_DIR_COMMAND || n - i < 16 || run_cont(r) ||
+	    r->st->family_v6 || holds_acc(r->st, FTP_DIR_REPLY) ||
+	    (load_text4(data + i) | TEXT4(0x20, 0x20, 0x20, 0x20)) !=
+	    TEXT4('p', 'o', 'r', 't') || data[i + 4] != ' ')
+		return 0;
+	for (text = i + 5; text < n && data[text] == ' '; text++)
+		;
+	p = six_numbers_scan(data, text, n, num);
+	if (!p || p - text >= TEXT_UNKNOWN)
+		return 0;
+	for (lf = p; lf < n && (data[lf] == ' ' || data[lf] == '\r'); lf++)
+		;
+	if (lf == n || data[lf] != '\n' || lf - p >= TRAIL_MAX)
+		return 0;
+	r->off += lf - i;
+	port_line_accept(r, num, p - text, lf - p);
+	line_end(r);
+	return lf + 1;
+}
+
+/*
+ * The code of a reply line at data[i] and the byte after it, taken at once
+ * as reply_code_digit() would take the digits and parse_byte() the fourth
+ * byte; r->off is data[i]'s. Returns the offset after them, or 0 when the
+ * line does not begin with a code, or its four bytes are not all here.
+ */
+static u32 reply_code_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
+{
+	const u8 *code = data + i;
+
+	if (r->dir != FTP_DIR_REPLY || run_state(r) != ST_LINE_START ||
+	    n - i < 4 || code[0] < '1' || code[0] > '5' ||
+	    !is_digit(code[1]) || !is_digit(code[2]))
+		return 0;
+	r->st->reply_code = (code[0] - '1') * 100 + (code[1] - '0') * 10 +
+			    (code[2] - '0');
+	set_state(r, R_D3);
+	r->off += 3;
+	parse_byte(r, code[3]);
+	return i + 4;
+}
+
+/*
+ * Most bytes are passed over a word at a time (see above); only bytes that
+ * may matter reach parse_byte(), an ordinary PORT line is parsed whole and
+ * a reply code at once.
  */
 void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 		     const u8 *data, u32 n, u32 off,
 		     const struct ftp_engine_ops *ops, void *ctx)
 {
 	struct ftp_run r = { .st = state_of(s), .dir = dir, .ops = ops, .ctx = ctx };
-	const u8 *lf;
-	u32 i = 0;
+	u32 i = 0, next;
 
 	while (i < n) {
 		if (run_state(&r) <= ST_ENCRYPTED)
 			return;	/* unsynced or opaque: nothing to parse */
-		if (command_line_irrelevant(&r, data[i]))
-			set_state(&r, ST_SKIP);
 		if (skipping(&r)) {
-			lf = memchr(data + i, '\n', n - i);
-			if (!lf)
-				return;	/* still skipping */
-			line_end(&r);
-			i = lf - data + 1;
-			if (dir == FTP_DIR_COMMAND)
-				i = skip_command_lines(&r, data, i, n);
+			i = skip_rest_of_line(&r, data, i, n);
 			continue;
+		}
+		if (at_line_start(&r)) {
+			r.off = off + i;
+			next = dir == FTP_DIR_COMMAND ? port_line(&r, data, i, n) :
+							reply_code_line(&r, data, i, n);
+			if (!next)
+				next = skip_lines(&r, data, i, n);
+			if (next != i) {
+				i = next;
+				continue;
+			}
 		}
 		r.off = off + i;
 		parse_byte(&r, data[i]);

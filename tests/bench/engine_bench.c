@@ -14,14 +14,17 @@
  * (default 5). One line per kind:
  *
  *   engine kind=K seg=S MB=M rounds=R MBps=best MBps_med=median
- *          cyc_per_B=C tsc_per_B=T memcpy_MBps=X lines=L offers=O check=ok
+ *          MBps_min=worst MBps_max=best cyc_per_B=C cyc_per_B_med=Cm
+ *          tsc_per_B=T memcpy_MBps=X lines=L offers=O check=ok
  *
- * MBps is megabytes per second of this thread's CPU time (not wall time:
- * a loaded machine preempts us); cyc_per_B is the same CPU time in TSC
- * cycles (at the TSC rate measured at start against CLOCK_MONOTONIC_RAW)
- * per byte, tsc_per_B the raw rdtsc difference per byte (wall clock,
- * inflated by any preemption). Both are the best round; MBps_med is the
- * median. TSC cycles are not core cycles when the core runs at another
+ * MBps is megabytes per second of this thread's CPU time
+ * (clock_gettime(CLOCK_THREAD_CPUTIME_ID), not wall time: a loaded machine
+ * preempts us); cyc_per_B is the same CPU time in TSC cycles per byte, at
+ * the TSC rate measured at start (rdtsc against CLOCK_MONOTONIC_RAW);
+ * tsc_per_B the raw rdtsc difference per byte (wall clock, inflated by any
+ * preemption). MBps, cyc_per_B and tsc_per_B are the best round; MBps_med
+ * and cyc_per_B_med the median round, MBps_min..MBps_max the range over
+ * the rounds. TSC cycles are not core cycles when the core runs at another
  * clock than the TSC's. memcpy_MBps copies each segment once, for scale:
  * what the stock helper's skb_linearize() costs per nonlinear segment, at
  * best. check=FAILED (and exit status 1) when the port corpus did not
@@ -271,13 +274,19 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The median of @n sorted values. */
+static double median(const double *v, int n)
+{
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static int bench_kind(const struct kind *k, size_t mb, size_t seg, int rounds,
 		      double hz)
 {
 	struct ring rings[2] = { { 0 }, { 0 } };
 	struct round rd;
 	struct counts c;
-	double mbps[64], best_cpu = 1e30, mb_done = 0;
+	double mbps[64], cpu[64], mb_done = 0;
 	uint64_t best_ticks = UINT64_MAX;
 	size_t done = 0, lines = 0;
 	int r, d, bad = 0;
@@ -290,8 +299,7 @@ static int bench_kind(const struct kind *k, size_t mb, size_t seg, int rounds,
 		done = run_round(rings, k, mb << 20, seg, &c, &rd);
 		mb_done = done / 1048576.0;
 		mbps[r] = rd.cpu_s > 0 ? mb_done / rd.cpu_s : 0;
-		if (rd.cpu_s < best_cpu)
-			best_cpu = rd.cpu_s;
+		cpu[r] = rd.cpu_s;
 		if (rd.ticks < best_ticks)
 			best_ticks = rd.ticks;
 	}
@@ -302,11 +310,13 @@ static int bench_kind(const struct kind *k, size_t mb, size_t seg, int rounds,
 	if (k->every_line_offers && c.accepted != lines)
 		bad = 1;
 	qsort(mbps, rounds, sizeof(mbps[0]), cmp_double);
+	qsort(cpu, rounds, sizeof(cpu[0]), cmp_double);
 	printf("engine kind=%s seg=%zu MB=%.0f rounds=%d MBps=%.1f MBps_med=%.1f "
-	       "cyc_per_B=%.3f tsc_per_B=%.3f memcpy_MBps=%.1f lines=%zu offers=%lu accepted=%lu check=%s\n",
-	       k->name, seg, mb_done, rounds, mb_done / best_cpu,
-	       rounds % 2 ? mbps[rounds / 2] : (mbps[rounds / 2 - 1] + mbps[rounds / 2]) / 2,
-	       best_cpu * hz / done, (double)best_ticks / done,
+	       "MBps_min=%.1f MBps_max=%.1f cyc_per_B=%.3f cyc_per_B_med=%.3f "
+	       "tsc_per_B=%.3f memcpy_MBps=%.1f lines=%zu offers=%lu accepted=%lu check=%s\n",
+	       k->name, seg, mb_done, rounds, mbps[rounds - 1], median(mbps, rounds),
+	       mbps[0], mbps[rounds - 1], cpu[0] * hz / done,
+	       median(cpu, rounds) * hz / done, (double)best_ticks / done,
 	       memcpy_mbps(rings, k, mb << 20, seg, rounds), lines, c.offers,
 	       c.accepted, bad ? "FAILED:not-one-accepted-offer-per-line" : "ok");
 	fflush(stdout);
@@ -357,7 +367,9 @@ int main(int argc, char **argv)
 		return usage(argv[0]);
 	hz = tsc_hz();
 	printf("# engine_bench: module/ftp_engine.c with the kernel's code-generation flags; %s; "
-	       "TSC %.1f MHz (measured against CLOCK_MONOTONIC_RAW)\n", kstring_describe(), hz / 1e6);
+	       "TSC %.1f MHz (rdtsc measured against CLOCK_MONOTONIC_RAW); "
+	       "MBps from thread CPU time (CLOCK_THREAD_CPUTIME_ID), cyc_per_B = that time at the TSC rate\n",
+	       kstring_describe(), hz / 1e6);
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (!wanted(only, kinds[i].name))
 			continue;

@@ -2,10 +2,11 @@
 /*
  * The string routines an x86-64 Linux kernel runs, for engine_bench.
  *
- * engine_bench must time the code the module runs. The engine calls
- * memchr() (and the compiler may emit memcpy()/memset() calls for struct
- * copies): in a user program those would bind to glibc's vectorised
- * versions, which the kernel does not have. For x86-64 the kernel has
+ * engine_bench must time the code the module runs. The engine called
+ * memchr() until it learnt to scan a word at a time in its own C, and the
+ * compiler may emit memcpy()/memset() calls for struct copies: in a user
+ * program those would bind to glibc's vectorised versions, which the
+ * kernel does not have. For x86-64 the kernel has
  * arch versions of memcpy, memset and memmove only
  * (arch/x86/include/asm/string_64.h: __HAVE_ARCH_MEMCPY, _MEMSET,
  * _MEMMOVE); memchr, memcmp and strlen come from lib/string.c, which is

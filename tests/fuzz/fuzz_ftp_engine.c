@@ -15,7 +15,10 @@
  * Every run checks invariants on each offer (abort() on violation). In
  * order (no chaos) the same chunks are also fed a second time, each chunk
  * cut into random pieces interleaved with retransmissions and partial
- * overlaps of earlier bytes: both runs must produce the same offers.
+ * overlaps of earlier bytes: both runs must produce the same offers. And
+ * in order, every segment is also fed a byte at a time to a copy of the
+ * session (the byte machine alone, none of the engine's word-at-a-time
+ * shortcuts): same events, offsets included, and the same state after.
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -271,16 +274,119 @@ static void replay_segment(struct run *r, int dir)
 	      "replay changed the live session");
 }
 
+/* Everything a feed reports, in order: offers (text offsets too), notes. */
+struct event_log {
+	int n;
+	bool overflow;
+	struct event {
+		bool is_offer;
+		enum ftp_note note;
+		struct ftp_offer offer;
+	} ev[256];
+};
+
+struct tee {
+	struct run *r;		/* NULL: only log */
+	struct event_log *log;
+};
+
+static void log_event(struct event_log *log, const struct event *e)
+{
+	if (log->n < (int)(sizeof(log->ev) / sizeof(log->ev[0])))
+		log->ev[log->n++] = *e;
+	else
+		log->overflow = true;
+}
+
+static bool tee_offer(void *ctx, const struct ftp_offer *o)
+{
+	struct tee *t = ctx;
+	struct event e;
+
+	memset(&e, 0, sizeof(e));
+	e.is_offer = true;
+	e.offer = *o;
+	log_event(t->log, &e);
+	if (t->r)
+		return on_offer(t->r, o);
+	return o->refusal == FTP_ACCEPTED &&
+	       (o->kind == FTP_OFFER_PORT || o->kind == FTP_OFFER_EPRT);
+}
+
+static void tee_note(void *ctx, enum ftp_note note)
+{
+	struct tee *t = ctx;
+	struct event e;
+
+	memset(&e, 0, sizeof(e));
+	e.note = note;
+	log_event(t->log, &e);
+	if (t->r)
+		on_note(t->r, note);
+}
+
+static const struct ftp_engine_ops tee_ops = {
+	.offer = tee_offer,
+	.note = tee_note,
+};
+
+static bool same_event(const struct event *a, const struct event *b)
+{
+	const struct ftp_offer *x = &a->offer, *y = &b->offer;
+
+	if (a->is_offer != b->is_offer)
+		return false;
+	if (!a->is_offer)
+		return a->note == b->note;
+	return x->kind == y->kind && x->refusal == y->refusal &&
+	       x->family == y->family && x->port == y->port &&
+	       !memcmp(x->addr, y->addr, sizeof(x->addr)) &&
+	       x->addr_known == y->addr_known &&
+	       x->text_in_segment == y->text_in_segment &&
+	       x->text_start == y->text_start && x->text_end == y->text_end;
+}
+
+/*
+ * The segment's bytes fed a byte at a time to a copy of the session: the
+ * engine's word-at-a-time scanning and whole-line parsing never apply to a
+ * single byte, so this is the byte machine alone. Both must report the very
+ * same events and leave the very same state.
+ */
+static void feed_segment_checked(struct run *r, int dir, u32 off)
+{
+	static struct event_log whole, bytes;
+	struct tee t_whole = { r, &whole }, t_bytes = { NULL, &bytes };
+	struct ftp_session copy = r->s;
+	u32 i;
+
+	whole.n = bytes.n = 0;
+	whole.overflow = bytes.overflow = false;
+	ftp_stream_feed(&r->s, dir, r->seg + off, r->seg_len - off, off,
+			&tee_ops, &t_whole);
+	for (i = off; i < r->seg_len; i++)
+		ftp_stream_feed(&copy, dir, r->seg + i, 1, i, &tee_ops,
+				&t_bytes);
+	check(!memcmp(&copy, &r->s, sizeof(copy)),
+	      "byte-at-a-time feed: different state");
+	check(whole.n == bytes.n && whole.overflow == bytes.overflow,
+	      "byte-at-a-time feed: different number of events");
+	for (i = 0; i < (u32)whole.n; i++)
+		check(same_event(&whole.ev[i], &bytes.ev[i]),
+		      "byte-at-a-time feed: different event");
+}
+
 /* Send stream bytes [from, to) of @dir as one segment at their own seq. */
 static void send_range(struct run *r, int dir, u32 from, u32 to)
 {
-	u32 base = r->seq[dir] - r->stream_len[dir];
+	u32 base = r->seq[dir] - r->stream_len[dir], off;
 
 	r->seg = r->stream[dir] + from;
 	r->seg_len = to - from;
 	replay_segment(r, dir);
-	ftp_stream_segment(&r->s, dir, base + from, r->seg, r->seg_len,
-			   false, &ops, r);
+	off = ftp_stream_begin(&r->s, dir, base + from, r->seg_len, false,
+			       &ops, r);
+	if (off < r->seg_len)
+		feed_segment_checked(r, dir, off);
 	check(!r->encrypted || ftp_session_encrypted(&r->s),
 	      "encryption noted but not reported");
 }

@@ -79,6 +79,17 @@ SEEDS = {
         (CMD, "PASV\r\n"),
         (REPLY, "227 =10,0,0,1,4,1\r\n"),
     ]),
+    # long runs of lines the engine passes over a word at a time (no IAC:
+    # 0xfe/0xff separate chunks in this layout)
+    "pipelined": (SYN, 11, 12, 9, [
+        (REPLY, "220 ready\r\n"),
+        (CMD, "NOOP\r\n" * 40 + "noop 012345678\r\n" * 5 +
+              "ABOR\r\nPORT 10,0,0,1,4,1\r\nPASV\r\n"),
+        (REPLY, "211-status\r\n" + "211-" + "x" * 40 + "\r\n" * 1 +
+                (" " + "y" * 30 + "\r\n") * 20 + "227 (1,2,3,4,5,6)\r\n"
+                "211 end\r\n" + "200 ok\r\n" * 4 + "150\n226 x\r\n" * 2 +
+                "227 Entering Passive Mode (10,0,0,2,4,2)\r\n"),
+    ]),
     "chaos": (SYN | CHAOS, 0x7ffffff0, 0xfffffffa, 8, [
         (CMD, "PASV\r\n"), (REPLY, "227 (10,0,0,1,4,1)\r\n"),
         (CMD, "PORT 10,0,0,1,4,1\r\n"), (CMD, "PORT 10,0,0,1,4,1\r\n"),

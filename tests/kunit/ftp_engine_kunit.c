@@ -284,6 +284,44 @@ static void retransmitted_227_replayed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, memcmp(&before, &c.session, sizeof(before)), 0);
 }
 
+/*
+ * The engine passes over lines a word at a time, in its own C (the same
+ * here as in userspace): wherever the words fall, every command line is
+ * counted (or the last 227 would answer the wrong command), a 227 inside
+ * a multi-line reply is found, and an ordinary PORT line, parsed whole,
+ * gets the offsets the byte machine gives it.
+ */
+static void word_scan_alignment(struct kunit *test)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxx";
+	const struct ftp_offer *o;
+	char cmds[128];
+	struct conn c;
+	u32 start;
+	int shift;
+
+	for (shift = 0; shift < (int)sizeof(pad); shift++) {
+		conn_init(&c);
+		snprintf(cmds, sizeof(cmds), "NOOP%.*s\r\nNOOP 012345678\r\n"
+			 "noop\r\nPORT 10,0,0,1,4,1\r\nPASV\r\n", shift, pad);
+		conn_send(&c, FTP_DIR_COMMAND, cmds);
+		conn_send(&c, FTP_DIR_REPLY, "211-a\r\n211-b\r\n"
+			  "227 (1,2,3,4,5,6)\r\n211 end\r\n200 b\r\n200 c\r\n"
+			  "200 d\r\n227 (10,0,0,2,4,2)\r\n");
+		KUNIT_ASSERT_EQ(test, c.rec.n_offers, 3u);
+		o = &c.rec.offers[0];
+		start = strstr(cmds, "10,0") - cmds;
+		KUNIT_EXPECT_EQ(test, o->refusal, FTP_ACCEPTED);
+		KUNIT_EXPECT_TRUE(test, o->text_in_segment);
+		KUNIT_EXPECT_EQ(test, o->text_start, start);
+		KUNIT_EXPECT_EQ(test, o->text_end, start + 12);
+		KUNIT_EXPECT_EQ(test, c.rec.offers[1].refusal,
+				FTP_REFUSED_UNANSWERED);
+		KUNIT_EXPECT_EQ(test, c.rec.offers[2].refusal, FTP_ACCEPTED);
+		KUNIT_EXPECT_EQ(test, c.rec.offers[2].port, 4 * 256 + 2);
+	}
+}
+
 static void session_fits_helper_area(struct kunit *test)
 {
 	KUNIT_EXPECT_LE(test, sizeof(struct ftp_session), (size_t)32);
@@ -299,6 +337,7 @@ static struct kunit_case pinhole_ftp_engine_cases[] = {
 	KUNIT_CASE(epsv_229_accepted),
 	KUNIT_CASE(port_wraparound_refused),
 	KUNIT_CASE(retransmitted_227_replayed),
+	KUNIT_CASE(word_scan_alignment),
 	KUNIT_CASE(session_fits_helper_area),
 	{}
 };

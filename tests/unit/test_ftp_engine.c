@@ -497,6 +497,11 @@ static const struct script scripts[] = {
 	  { C("PASV\r\n"), C("PORT 10,0,0,1,"), R("227 (10,0,0,2,4,1)\r\n"),
 	    C("4,1\r\n") },
 	  "227 malformed; port accepted 10.0.0.1 1025" },
+	/* reply codes taken four bytes at once: short, odd and LF-ended ones */
+	{ "reply_code_edges", FTP_FAMILY_IPV4,
+	  { C("PASV\r\n"), R("1\r\n22\n2x7 (1,2,3,4,5,6)\r\n150\n227\n"
+			     "227 (1,2,3,4,5,6)\r\n") },
+	  "227 malformed; 227 unanswered" },
 };
 
 static void test_script(const struct script *sc)
@@ -927,6 +932,94 @@ static void test_greeting_first(void)
 	CHECK_STR(r.out, "227 accepted 10.0.0.1 1026 [10,0,0,1,4,2]");
 }
 
+/*
+ * Run @steps (NULL-terminated, alternating as given) whole and fed a byte
+ * at a time: the engine's word-at-a-time scanning and whole-line parsing
+ * never apply to a single byte, so the second run is the byte machine
+ * alone. Both must report the same offers (texts too) and notes, and leave
+ * the same state. Returns the whole run's offers in @whole.
+ */
+static void run_whole_and_bytes(struct rig *whole, const struct step *steps,
+				int count)
+{
+	static struct rig bytes;
+	int i;
+
+	rig_init(whole, FTP_FAMILY_IPV4);
+	rig_init(&bytes, FTP_FAMILY_IPV4);
+	for (i = 0; i < count; i++) {
+		seg(whole, steps[i].dir, steps[i].text);
+		step_feed_bytes(&bytes, steps[i].dir, steps[i].text);
+	}
+	CHECK(strcmp(whole->out, bytes.out) == 0, "whole \"%s\", bytewise \"%s\"",
+	      whole->out, bytes.out);
+	CHECK(!memcmp(whole->notes, bytes.notes, sizeof(bytes.notes)),
+	      "notes differ");
+	CHECK(!memcmp(&whole->s, &bytes.s, sizeof(bytes.s)), "states differ");
+	CHECK(whole->bad_offsets == 0, "offsets outside the segment");
+}
+
+/*
+ * Lines are passed over a word at a time: wherever the words fall, every
+ * command line must be counted (or the 227 below would answer the wrong
+ * command) and every line that matters found. Each shift moves all the
+ * lines against the words; some LFs end up as the last byte of a word.
+ */
+static void test_word_scan_alignment(void)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxx";
+	static struct rig r;
+	char cmds[512], replies[512];
+	struct step steps[2] = { { FTP_DIR_COMMAND, cmds },
+				 { FTP_DIR_REPLY, replies } };
+	int shift;
+
+	for (shift = 0; shift < (int)sizeof(pad); shift++) {
+		/* six commands ahead of the PASV, one a Telnet IP + Synch */
+		snprintf(cmds, sizeof(cmds),
+			 "NOOP%.*s\r\nNOOP 012345678\r\nnoop\r\n"
+			 "STAT 0123456789012345678901234\r\nAPPE x\r\n"
+			 "\xff\xf4\xff\xf2" "ABOR\r\nPASV\r\n", shift, pad);
+		/* a 227 line inside 211- answers nothing: refused */
+		snprintf(replies, sizeof(replies),
+			 "211-status%.*s\r\n211-x\r\n 227 (1,2,3,4,5,6)\r\n2\r\n"
+			 "227 inner (1,2,3,4,5,6)\r\n211 end\r\n200 a\r\n"
+			 "200 b\r\n150 c\r\n226 c\r\n226 d\r\n226 e\r\n"
+			 "227 (10,0,0,1,4,1)\r\n", shift, pad);
+		run_whole_and_bytes(&r, steps, 2);
+		CHECK(strcmp(r.out, "227 unanswered; 227 accepted 10.0.0.1 1025 "
+			     "[10,0,0,1,4,1]") == 0,
+		      "shift %d: \"%s\"", shift, r.out);
+	}
+}
+
+/*
+ * Long runs of lines of no interest, longer than one call of the word scan
+ * covers: 2000 pipelined NOOPs overflow the reply queue (noted once), and
+ * a long multi-line reply hides a 227 at its end.
+ */
+static void test_word_scan_long_runs(void)
+{
+	static char cmds[2000 * 6 + 16], replies[300 * 40 + 128];
+	static struct rig r;
+	struct step steps[3] = { { FTP_DIR_COMMAND, cmds },
+				 { FTP_DIR_REPLY, replies },
+				 { FTP_DIR_COMMAND, "PASV\r\n" } };
+	int i;
+
+	cmds[0] = replies[0] = '\0';
+	for (i = 0; i < 2000; i++)
+		strcat(cmds, "NOOP\r\n");
+	strcat(replies, "211-start\r\n");
+	for (i = 0; i < 300; i++)
+		strcat(replies, "211-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n");
+	strcat(replies, "227 (1,2,3,4,5,6)\r\n211 end\r\n");
+	run_whole_and_bytes(&r, steps, 3);
+	CHECK_STR(r.out, "227 unanswered");
+	CHECK(r.notes[FTP_NOTE_UNCORRELATED] == 1, "overflow noted %d times",
+	      r.notes[FTP_NOTE_UNCORRELATED]);
+}
+
 /* ---- runner ---- */
 
 static void report(const char *name)
@@ -966,6 +1059,8 @@ static const struct {
 	{ "active_refused_withdraws", test_active_refused },
 	{ "uncorrelated_noted", test_uncorrelated },
 	{ "greeting_first", test_greeting_first },
+	{ "word_scan_alignment", test_word_scan_alignment },
+	{ "word_scan_long_runs", test_word_scan_long_runs },
 };
 
 int main(void)
