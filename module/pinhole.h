@@ -88,18 +88,29 @@ enum pinhole_verdict {
  */
 #ifdef PINHOLE_TEST_HOOKS
 void pinhole_test_window_wait(const char *where);
+bool pinhole_test_window_is(const char *what);
 #define pinhole_test_window(where) pinhole_test_window_wait(#where)
+#define pinhole_test_behaviour(what) pinhole_test_window_is(#what)
 #else
 #define pinhole_test_window(where) do { } while (0)
+#define pinhole_test_behaviour(what) false
 #endif
 
 /* More announcing lines than this in one segment is not FTP. */
 #define PINHOLE_OFFERS_PER_SEGMENT	4
 
+/* enforce=1: the same-length rewrite that neutralises a refused line. */
+struct pinhole_neutral {
+	u32 off;		/* payload offset of the first byte replaced */
+	u8 len;
+	char text[3];
+};
+
 struct pinhole_decision {
 	struct ftp_offer offer;
 	enum pinhole_verdict verdict;
 	bool replayed;		/* found again in retransmitted bytes */
+	struct pinhole_neutral neutral;	/* refused, enforce=1: located */
 };
 
 /*
@@ -120,6 +131,7 @@ struct pinhole_segment {
 	bool rewritten;			/* NAT changed this segment's length */
 	bool replay_refused;		/* retransmission not parsed again */
 	bool withdraw_active;		/* a PORT/EPRT's pinhole was refused */
+	bool drop;			/* enforce: a refused line stays whole */
 	unsigned int count;
 	unsigned int refused;
 	struct pinhole_decision decisions[PINHOLE_OFFERS_PER_SEGMENT];
@@ -182,6 +194,16 @@ bool pinhole_nat_open(struct pinhole_segment *seg,
 void pinhole_nat_replay(struct pinhole_segment *seg,
 			const struct ftp_offer *offer);
 bool pinhole_nat_rewritten_at(const struct pinhole_segment *seg);
+
+/* neutral.c */
+bool pinhole_neutral_plan(enum ftp_offer_kind kind, bool inner,
+			  const u8 *line, unsigned int len,
+			  struct pinhole_neutral *plan);
+bool pinhole_neutral_locate(const struct pinhole_segment *seg,
+			    struct pinhole_decision *decision, u32 lo,
+			    bool clean);
+bool pinhole_neutralise(struct pinhole_segment *seg,
+			const struct pinhole_neutral *plan);
 
 /* helper.c */
 unsigned int pinhole_policy_timeout(void);
