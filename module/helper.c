@@ -60,7 +60,8 @@ static enum pinhole_verdict pinhole_decide(struct pinhole_segment *seg,
 	decision->offer = *offer;
 	decision->replayed = replayed;
 	decision->verdict = pinhole_judge(&seg->pn->policy, offer,
-					  &seg->ct->tuplehash[seg->dir].tuple.src.u3,
+					  pinhole_announcer(seg),
+					  pinhole_announcer_outside(seg),
 					  nf_ct_l3num(seg->ct));
 	return decision->verdict;
 }
@@ -349,17 +350,16 @@ static void pinhole_log_opened(const struct pinhole_segment *seg,
 }
 
 /*
- * A third-party address (allowed by policy) is not the announcer's inside
- * view of itself, so NAT has nothing to translate there.
+ * A third-party address (allowed by policy) is neither the announcer's
+ * inside view of itself nor its outside one, so NAT has nothing to
+ * translate there.
  */
 static bool pinhole_open_offer(struct pinhole_segment *seg,
 			       const struct ftp_offer *offer)
 {
 	struct nf_conn *ct = seg->ct;
 	union nf_inet_addr daddr;
-	bool own = pinhole_offer_names_peer(offer,
-				&ct->tuplehash[seg->dir].tuple.src.u3,
-				nf_ct_l3num(ct));
+	bool own = pinhole_offer_is_own(seg, offer);
 
 	if (own && pinhole_nat_active(ct))
 		return pinhole_nat_open(seg, offer);

@@ -145,15 +145,44 @@ extern struct pinhole_policy pinhole_default_policy;
 bool pinhole_offer_is_active(const struct ftp_offer *offer);
 bool pinhole_offer_names_peer(const struct ftp_offer *offer,
 			      const union nf_inet_addr *peer, u8 l3num);
+bool pinhole_offer_names_own(const struct ftp_offer *offer,
+			     const union nf_inet_addr *peer,
+			     const union nf_inet_addr *outside, u8 l3num);
 enum pinhole_verdict pinhole_judge(const struct pinhole_policy *policy,
 				   const struct ftp_offer *offer,
 				   const union nf_inet_addr *peer,
+				   const union nf_inet_addr *outside,
 				   u8 l3num);
 enum pinhole_counter pinhole_verdict_counter(enum pinhole_verdict verdict);
 const char *pinhole_verdict_name(enum pinhole_verdict verdict);
 int pinhole_parse_port_range(const char *text, u32 *packed);
 u32 pinhole_port_range_pack(u16 lo, u16 hi);
 void pinhole_port_range_unpack(u32 packed, u16 *lo, u16 *hi);
+
+/*
+ * The announcer of @seg's lines: its own address, and the address the
+ * other peer reaches it at (they differ behind NAT).
+ */
+static inline const union nf_inet_addr *
+pinhole_announcer(const struct pinhole_segment *seg)
+{
+	return &seg->ct->tuplehash[seg->dir].tuple.src.u3;
+}
+
+static inline const union nf_inet_addr *
+pinhole_announcer_outside(const struct pinhole_segment *seg)
+{
+	return &seg->ct->tuplehash[!seg->dir].tuple.dst.u3;
+}
+
+/* Does @offer name its announcer (pinhole_offer_names_own())? */
+static inline bool pinhole_offer_is_own(const struct pinhole_segment *seg,
+					const struct ftp_offer *offer)
+{
+	return pinhole_offer_names_own(offer, pinhole_announcer(seg),
+				       pinhole_announcer_outside(seg),
+				       nf_ct_l3num(seg->ct));
+}
 
 /* stats.c */
 int pinhole_stats_init(struct net *net, struct pinhole_net *pn);

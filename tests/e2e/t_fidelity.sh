@@ -19,6 +19,12 @@
 #                negative control: the old enforce=1 (test build of the
 #                module, test_window=enforce_drops) hangs the same curl
 #                until its timeout
+#   natware      a server behind a port-forward announcing the public address
+#                (vsftpd pasv_address), a client behind SNAT announcing its
+#                external one (PORT, EPRT on IPv6): their own addresses, so
+#                the pinhole opens and the data connection is translated
+#                like its master; negative controls: no helper, and an
+#                address that is neither side's (refused_third_party)
 #
 # Negative controls: lftp without the helper is blocked; a 227 that answers
 # another command opens nothing; the cases that open a pinhole open none
@@ -31,6 +37,8 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/e2e/policy_lib.sh
 . "$(dirname "$0")/policy_lib.sh"
+# shellcheck source=tests/e2e/nat_lib.sh
+. "$(dirname "$0")/nat_lib.sh"
 
 SCRIPTED=$E2E_DIR/scripted_ftp.py
 CL4C=${CL4//./,}
@@ -334,9 +342,68 @@ enforce_cases() {
 	server_stop
 }
 
+# ------------------------------------------------------------ NAT-aware
+
+# fd_nat_refused CASE MODE FAMILY: the announced address is neither
+# peer's, inside or outside the NAT: refused as a third party's, no
+# pinhole, and the download fails.
+fd_nat_refused() {
+	local c=$1
+	ph_snap
+	if nat_run "$2" "$3" "$E2E_T_NEG" && [ "$(client_sum)" = "$FTP_SUM" ]; then
+		e2e_fail "$c" "downloaded through a third party's address"
+	else
+		ph_case "$c" refused_third_party=1 pinholes_opened=0
+	fi
+}
+
+fd_nat_v6() { # CASE: NAT66 loaded, or the case is skipped (not passed)
+	[ "$NAT_V6" = 1 ] || { e2e_skip "$1" "$NAT_V6_WHY"; return 1; }
+}
+
+# Peers that know the NAT: the address they announce is the one the other
+# peer reaches them at, their own. With the helper the pinhole opens for
+# it and the data connection is translated like its master; nothing is
+# rewritten. IPv6 has no passive reply that names an address (229 names
+# a port only): its passive case is EPSV through the same port-forward.
+natware_cases() {
+	local re227='^227 .*\(192,0,2,1,[0-9]+,[0-9]+\)'
+	local p=fidelity/nat-aware
+	topo router
+	nat_load dnat
+	# vsftpd listening on IPv6 announces 0,0,0,0 for any pasv_address
+	nat_vsftpd_start listen=YES listen_ipv6=NO "pasv_address=$FWC4"
+	nat_expect_ok "$p/dnat-pasv-address-v4" pasv 4 "$re227" || true
+	fw_load_all none
+	nat_expect_fail "$p-nohelper/dnat-pasv-address-v4" pasv 4 "$re227" || true
+	fw_load_all
+	server_stop
+	nat_vsftpd_start listen=YES listen_ipv6=NO pasv_address=192.0.2.77
+	fd_nat_refused "$p/dnat-pasv-address-third-party-v4" pasv 4
+	server_stop
+	nat_vsftpd_start "pasv_address=$FWC4"
+	! fd_nat_v6 "$p/dnat-epsv-v6" ||
+		nat_expect_ok "$p/dnat-epsv-v6" epsv 6 '^229 .*\(\|\|\|[0-9]+\|\)' || true
+	server_stop
+	nat_load snat
+	nat_vsftpd_start
+	NAT_ANNOUNCE=$FWS4 nat_expect_ok "$p/snat-port-external-v4" port 4 \
+		'^PORT 198,51,100,1,[0-9]+,[0-9]+$' || true
+	! fd_nat_v6 "$p/snat-eprt-external-v6" ||
+		NAT_ANNOUNCE=$FWS6 nat_expect_ok "$p/snat-eprt-external-v6" eprt 6 \
+			'^EPRT \|2\|2001:db8:2::1\|[0-9]+\|$' || true
+	NAT_ANNOUNCE=198.51.100.77 fd_nat_refused "$p/snat-port-third-party-v4" port 4
+	fw_load_all none
+	NAT_ANNOUNCE=$FWS4 nat_expect_fail "$p-nohelper/snat-port-external-v4" \
+		port 4 || true
+	fw_load_all
+	nat_clear
+	server_stop
+}
+
 # PINHOLE_FIDELITY_GROUPS="enforce scripted" runs only those groups.
 fd_group() {
-	[[ " ${PINHOLE_FIDELITY_GROUPS:-lftp port2121 enforce scripted} " == *" $1 "* ]]
+	[[ " ${PINHOLE_FIDELITY_GROUPS:-lftp port2121 enforce natware scripted} " == *" $1 "* ]]
 }
 
 # All of it inside one function, called on the last line with exit: bash
@@ -350,6 +417,7 @@ fidelity_main() {
 	fd_group lftp && lftp_all
 	fd_group port2121 && other_port_cases
 	fd_group enforce && [ "$E2E_HELPER" = pinhole-ftp ] && enforce_cases
+	fd_group natware && [ "$E2E_HELPER" = pinhole-ftp ] && natware_cases
 	fd_group scripted || { e2e_finish; return; }
 	topo router
 	in_ns "$NS_SV" /usr/bin/python3 "$PH_HOSTILE" server --listen :: \
