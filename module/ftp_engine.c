@@ -278,6 +278,7 @@ static void refuse_line(struct ftp_run *r, enum ftp_offer_kind kind,
 	offer.refusal = why;
 	offer.family = family;
 	offer.addr_known = parsed;
+	offer.in_multiline = in_multiline(r);
 	if (parsed && kind != FTP_OFFER_229)
 		memcpy(offer.addr, r->st->addr,
 		       family == FTP_FAMILY_IPV6 ? 16 : 4);

@@ -106,6 +106,7 @@ struct ftp_offer {
 	u8 addr[16];
 	u16 port;
 	bool addr_known;	/* addr (but 229) and port were parsed whole */
+	bool in_multiline;	/* a 227/229 line inside another multi-line reply */
 	bool text_in_segment;
 	u32 text_start;
 	u32 text_end;

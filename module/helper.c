@@ -60,7 +60,8 @@ static enum pinhole_verdict pinhole_decide(struct pinhole_segment *seg,
 	decision->offer = *offer;
 	decision->replayed = replayed;
 	decision->verdict = pinhole_judge(&seg->pn->policy, offer,
-					  &seg->ct->tuplehash[seg->dir].tuple.src.u3,
+					  pinhole_announcer(seg),
+					  pinhole_announcer_outside(seg),
 					  nf_ct_l3num(seg->ct));
 	return decision->verdict;
 }
@@ -130,18 +131,21 @@ static void pinhole_feed_skb(struct pinhole_segment *seg,
 
 /*
  * A retransmission of a segment NAT rewrote must be rewritten the same way,
- * so on a NATed session the bytes the engine skipped as already parsed are
- * parsed again in a scratch copy of the session; only the accepted offers
- * are kept, for pinhole_nat_replay(). Nothing is counted twice.
+ * and with enforce set one whose refused line was neutralised must be
+ * neutralised again: the bytes the engine skipped as already parsed are
+ * parsed again in a scratch copy of the session. The accepted offers are
+ * kept for pinhole_nat_replay(), with enforce the refused ones too, for
+ * pinhole_neutralise(). Nothing is counted twice.
  */
 static bool pinhole_on_replay_offer(void *ctx, const struct ftp_offer *offer)
 {
 	struct pinhole_segment *seg = ctx;
 
-	if (offer->refusal != FTP_ACCEPTED || !offer->text_in_segment ||
-	    seg->count == PINHOLE_OFFERS_PER_SEGMENT)
+	if (seg->count == PINHOLE_OFFERS_PER_SEGMENT)
 		return false;
-	pinhole_decide(seg, offer, true);
+	if (seg->enforce ||
+	    (offer->refusal == FTP_ACCEPTED && offer->text_in_segment))
+		pinhole_decide(seg, offer, true);
 	return false;	/* the scratch copy tracks nothing */
 }
 
@@ -194,9 +198,38 @@ static void pinhole_note_announcement(struct pinhole_segment *seg,
 }
 
 /*
- * Parse one segment. With enforce set, a segment carrying a refused line
- * is dropped, so the parser must forget it too: the retransmission will
- * then be judged (and dropped) again instead of passing as old data.
+ * enforce=1: locate every refused line of the segment for neutral.c. A new
+ * line can only be neutralised if it begins in this segment's new bytes
+ * (from @from on; at offset 0 only when @clean, the stream at a line start
+ * there); a retransmitted one is located in the scratch parse's view,
+ * which starts at a line start. False when one cannot be: the segment is
+ * then dropped as it always was.
+ */
+static bool pinhole_neutral_locate_all(struct pinhole_segment *seg, u32 from,
+				       bool clean)
+{
+	struct pinhole_decision *decision;
+	unsigned int i, located = 0;
+
+	for (i = 0; i < seg->count; i++) {
+		decision = &seg->decisions[i];
+		if (decision->verdict == PINHOLE_OPEN)
+			continue;
+		if (decision->replayed ?
+		    !pinhole_neutral_locate(seg, decision, 0, true) :
+		    !pinhole_neutral_locate(seg, decision, from, clean))
+			return false;
+		located += !decision->replayed;
+	}
+	/* lines beyond PINHOLE_OFFERS_PER_SEGMENT were refused undecided */
+	return located == seg->refused;
+}
+
+/*
+ * Parse one segment. With enforce set, a refused line is neutralised in
+ * place (neutral.c); a segment that must be dropped instead is forgotten
+ * by the parser too: its retransmission will then be judged (and dropped)
+ * again instead of passing as old data.
  * A session created over ctnetlink (conntrackd after a failover) arrives
  * confirmed with a zeroed area: it learns its family here and
  * resynchronises at the next line start.
@@ -218,11 +251,14 @@ static void pinhole_parse(struct pinhole_segment *seg,
 	before = *session;
 	from = ftp_stream_begin(session, seg->stream, seq, len, th->syn,
 				&pinhole_engine_ops, seg);
-	if (from && !th->syn && nat)
+	if (from && !th->syn && (nat || seg->enforce))
 		pinhole_replay(seg, &before, min(from, len));
 	if (from < len)
 		pinhole_feed_skb(seg, session, &pinhole_engine_ops, from, len);
-	if (seg->refused && seg->enforce)
+	seg->drop = seg->enforce && (pinhole_test_behaviour(enforce_drops) ?
+			seg->refused : !pinhole_neutral_locate_all(seg, from,
+			!from && ftp_session_at_line_start(&before, seg->stream)));
+	if (seg->drop)
 		*session = before;
 	else if (nat)
 		pinhole_note_announcement(seg, session, &before, from);
@@ -314,17 +350,16 @@ static void pinhole_log_opened(const struct pinhole_segment *seg,
 }
 
 /*
- * A third-party address (allowed by policy) is not the announcer's inside
- * view of itself, so NAT has nothing to translate there.
+ * A third-party address (allowed by policy) is neither the announcer's
+ * inside view of itself nor its outside one, so NAT has nothing to
+ * translate there.
  */
 static bool pinhole_open_offer(struct pinhole_segment *seg,
 			       const struct ftp_offer *offer)
 {
 	struct nf_conn *ct = seg->ct;
 	union nf_inet_addr daddr;
-	bool own = pinhole_offer_names_peer(offer,
-				&ct->tuplehash[seg->dir].tuple.src.u3,
-				nf_ct_l3num(ct));
+	bool own = pinhole_offer_is_own(seg, offer);
 
 	if (own && pinhole_nat_active(ct))
 		return pinhole_nat_open(seg, offer);
@@ -334,9 +369,35 @@ static bool pinhole_open_offer(struct pinhole_segment *seg,
 }
 
 /*
+ * enforce=1: neutralise every refused line, before anything else rewrites
+ * the segment (a NAT rewrite may change its length, and the offsets are
+ * the original segment's). A line that cannot be rewritten after all
+ * (no memory to make the skb writable) drops the segment.
+ */
+static void pinhole_neutralise_segment(struct pinhole_segment *seg)
+{
+	const struct pinhole_decision *decision;
+	unsigned int i;
+
+	for (i = 0; i < seg->count; i++) {
+		decision = &seg->decisions[i];
+		if (decision->verdict == PINHOLE_OPEN)
+			continue;
+		if (!pinhole_neutralise(seg, &decision->neutral)) {
+			seg->drop = true;
+			return;
+		}
+		pinhole_count(seg->pn, decision->replayed ?
+			      PINHOLE_CNT_neutralised_again :
+			      PINHOLE_CNT_neutralised);
+	}
+}
+
+/*
  * Act on what the segment announced. A segment about to be dropped
- * (enforce) only has its refusals counted: it opens nothing and is not
- * rewritten, so it moves no seqadj either.
+ * (enforce, a refused line that could not be neutralised) only has its
+ * refusals counted: it opens nothing and is not rewritten, so it moves no
+ * seqadj either.
  */
 static void pinhole_act(struct pinhole_segment *seg, bool dropping)
 {
@@ -354,7 +415,9 @@ static void pinhole_act(struct pinhole_segment *seg, bool dropping)
 		} else if (dropping) {
 			continue;
 		} else if (decision->replayed) {
-			pinhole_nat_replay(seg, &decision->offer);
+			if (pinhole_nat_active(seg->ct) &&
+			    decision->offer.text_in_segment)
+				pinhole_nat_replay(seg, &decision->offer);
 		} else if (pinhole_open_offer(seg, &decision->offer)) {
 			pinhole_log_opened(seg, &decision->offer);
 		}
@@ -392,7 +455,6 @@ static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 	const struct tcphdr *th;
 	struct tcphdr _th;
 	unsigned int dataoff;
-	bool drop;
 
 	if (!pinhole_ctinfo_parsed(ctinfo))
 		return NF_ACCEPT;
@@ -405,11 +467,12 @@ static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 	seg.dataoff = dataoff;
 	seg.enforce = READ_ONCE(seg.pn->policy.enforce);
 	pinhole_parse(&seg, th, skb->len - dataoff);
-	drop = seg.refused && seg.enforce;
-	pinhole_act(&seg, drop);
+	if (seg.enforce && !seg.drop)
+		pinhole_neutralise_segment(&seg);
+	pinhole_act(&seg, seg.drop);
 	if (seg.replay_refused && pinhole_nat_rewritten_at(&seg))
 		pinhole_count(seg.pn, PINHOLE_CNT_nat_unrewritable);
-	if (drop) {
+	if (seg.drop) {
 		pinhole_count(seg.pn, PINHOLE_CNT_dropped);
 		return NF_DROP;
 	}

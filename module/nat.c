@@ -159,13 +159,18 @@ static bool pinhole_nat_rewrite(struct pinhole_segment *seg,
 	return true;
 }
 
-/* Does the announcer look different from the other side of the NAT? */
-static bool pinhole_nat_translates(const struct pinhole_segment *seg)
+/*
+ * Does the announced address differ from the announcer's outside one?
+ * Not when NAT leaves addresses alone, nor when the announcer knows its
+ * outside address and announced that (a server's pasv_address behind a
+ * port-forward, a client behind SNAT). A 229 names no address.
+ */
+static bool pinhole_nat_translates(const struct pinhole_segment *seg,
+				   const struct ftp_offer *offer)
 {
-	const struct nf_conn *ct = seg->ct;
-
-	return !nf_inet_addr_cmp(&ct->tuplehash[!seg->dir].tuple.dst.u3,
-				 &ct->tuplehash[seg->dir].tuple.src.u3);
+	return offer->kind != FTP_OFFER_229 &&
+	       !pinhole_offer_names_peer(offer, pinhole_announcer_outside(seg),
+					 nf_ct_l3num(seg->ct));
 }
 
 static bool pinhole_nat_rewritable(const struct pinhole_segment *seg,
@@ -181,9 +186,8 @@ bool pinhole_nat_open(struct pinhole_segment *seg,
 	const union nf_inet_addr *outside =
 		&seg->ct->tuplehash[!seg->dir].tuple.dst.u3;
 	const struct pinhole_policy *policy = &seg->pn->policy;
-	/* A 229 names no address: only a changed port needs rewriting. */
-	bool translates = offer->kind != FTP_OFFER_229 &&
-			  pinhole_nat_translates(seg);
+	/* otherwise only a changed port needs rewriting */
+	bool translates = pinhole_nat_translates(seg, offer);
 	struct nf_conntrack_expect *exp;
 	u32 deadline;
 	u16 port;
@@ -245,13 +249,10 @@ void pinhole_nat_replay(struct pinhole_segment *seg,
 {
 	const union nf_inet_addr *outside =
 		&seg->ct->tuplehash[!seg->dir].tuple.dst.u3;
-	bool translates = offer->kind != FTP_OFFER_229 &&
-			  pinhole_nat_translates(seg);
+	bool translates = pinhole_nat_translates(seg, offer);
 	u16 port;
 
-	if (!pinhole_offer_names_peer(offer,
-				      &seg->ct->tuplehash[seg->dir].tuple.src.u3,
-				      nf_ct_l3num(seg->ct)))
+	if (!pinhole_offer_is_own(seg, offer))
 		return;
 	port = pinhole_nat_replay_port(seg, offer);
 	if (!translates && port == offer->port)

@@ -88,18 +88,29 @@ enum pinhole_verdict {
  */
 #ifdef PINHOLE_TEST_HOOKS
 void pinhole_test_window_wait(const char *where);
+bool pinhole_test_window_is(const char *what);
 #define pinhole_test_window(where) pinhole_test_window_wait(#where)
+#define pinhole_test_behaviour(what) pinhole_test_window_is(#what)
 #else
 #define pinhole_test_window(where) do { } while (0)
+#define pinhole_test_behaviour(what) false
 #endif
 
 /* More announcing lines than this in one segment is not FTP. */
 #define PINHOLE_OFFERS_PER_SEGMENT	4
 
+/* enforce=1: the same-length rewrite that neutralises a refused line. */
+struct pinhole_neutral {
+	u32 off;		/* payload offset of the first byte replaced */
+	u8 len;
+	char text[3];
+};
+
 struct pinhole_decision {
 	struct ftp_offer offer;
 	enum pinhole_verdict verdict;
 	bool replayed;		/* found again in retransmitted bytes */
+	struct pinhole_neutral neutral;	/* refused, enforce=1: located */
 };
 
 /*
@@ -120,6 +131,7 @@ struct pinhole_segment {
 	bool rewritten;			/* NAT changed this segment's length */
 	bool replay_refused;		/* retransmission not parsed again */
 	bool withdraw_active;		/* a PORT/EPRT's pinhole was refused */
+	bool drop;			/* enforce: a refused line stays whole */
 	unsigned int count;
 	unsigned int refused;
 	struct pinhole_decision decisions[PINHOLE_OFFERS_PER_SEGMENT];
@@ -133,15 +145,44 @@ extern struct pinhole_policy pinhole_default_policy;
 bool pinhole_offer_is_active(const struct ftp_offer *offer);
 bool pinhole_offer_names_peer(const struct ftp_offer *offer,
 			      const union nf_inet_addr *peer, u8 l3num);
+bool pinhole_offer_names_own(const struct ftp_offer *offer,
+			     const union nf_inet_addr *peer,
+			     const union nf_inet_addr *outside, u8 l3num);
 enum pinhole_verdict pinhole_judge(const struct pinhole_policy *policy,
 				   const struct ftp_offer *offer,
 				   const union nf_inet_addr *peer,
+				   const union nf_inet_addr *outside,
 				   u8 l3num);
 enum pinhole_counter pinhole_verdict_counter(enum pinhole_verdict verdict);
 const char *pinhole_verdict_name(enum pinhole_verdict verdict);
 int pinhole_parse_port_range(const char *text, u32 *packed);
 u32 pinhole_port_range_pack(u16 lo, u16 hi);
 void pinhole_port_range_unpack(u32 packed, u16 *lo, u16 *hi);
+
+/*
+ * The announcer of @seg's lines: its own address, and the address the
+ * other peer reaches it at (they differ behind NAT).
+ */
+static inline const union nf_inet_addr *
+pinhole_announcer(const struct pinhole_segment *seg)
+{
+	return &seg->ct->tuplehash[seg->dir].tuple.src.u3;
+}
+
+static inline const union nf_inet_addr *
+pinhole_announcer_outside(const struct pinhole_segment *seg)
+{
+	return &seg->ct->tuplehash[!seg->dir].tuple.dst.u3;
+}
+
+/* Does @offer name its announcer (pinhole_offer_names_own())? */
+static inline bool pinhole_offer_is_own(const struct pinhole_segment *seg,
+					const struct ftp_offer *offer)
+{
+	return pinhole_offer_names_own(offer, pinhole_announcer(seg),
+				       pinhole_announcer_outside(seg),
+				       nf_ct_l3num(seg->ct));
+}
 
 /* stats.c */
 int pinhole_stats_init(struct net *net, struct pinhole_net *pn);
@@ -182,6 +223,16 @@ bool pinhole_nat_open(struct pinhole_segment *seg,
 void pinhole_nat_replay(struct pinhole_segment *seg,
 			const struct ftp_offer *offer);
 bool pinhole_nat_rewritten_at(const struct pinhole_segment *seg);
+
+/* neutral.c */
+bool pinhole_neutral_plan(enum ftp_offer_kind kind, bool inner,
+			  const u8 *line, unsigned int len,
+			  struct pinhole_neutral *plan);
+bool pinhole_neutral_locate(const struct pinhole_segment *seg,
+			    struct pinhole_decision *decision, u32 lo,
+			    bool clean);
+bool pinhole_neutralise(struct pinhole_segment *seg,
+			const struct pinhole_neutral *plan);
 
 /* helper.c */
 unsigned int pinhole_policy_timeout(void);

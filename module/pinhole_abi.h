@@ -46,7 +46,9 @@
 	X(pinholes_superseded,	"unused pinholes of earlier sessions replaced by a new announcement of the same port") \
 	X(refused_offers_per_segment, "announcing lines beyond the fourth in one segment") \
 	X(pinholes_withdrawn,	"PORT/EPRT pinholes withdrawn when the server refused the command") \
-	X(uncorrelated,		"commands the reply queue could not place; their replies are not trusted")
+	X(uncorrelated,		"commands the reply queue could not place; their replies are not trusted") \
+	X(neutralised,		"refused lines rewritten so that the peer answers with an error (enforce=1)") \
+	X(neutralised_again,	"retransmitted refused lines neutralised again (enforce=1)")
 
 /*
  * X(name, description): what is open now, per namespace, after the

@@ -69,7 +69,7 @@ static enum pinhole_verdict verdict_of_refusal(enum ftp_refusal refusal)
 	}
 }
 
-/* Is the announced address the announcing peer's own? 229 names none. */
+/* Is the announced address @peer? 229 names none. */
 bool pinhole_offer_names_peer(const struct ftp_offer *offer,
 			      const union nf_inet_addr *peer, u8 l3num)
 {
@@ -80,6 +80,21 @@ bool pinhole_offer_names_peer(const struct ftp_offer *offer,
 		       !memcmp(offer->addr, &peer->ip, 4);
 	return offer->family == FTP_FAMILY_IPV6 &&
 	       !memcmp(offer->addr, peer->ip6, 16);
+}
+
+/*
+ * Is the announced address the announcing peer's own: @peer, its address,
+ * or @outside, the address the other peer reaches it at? Behind NAT they
+ * differ, and a peer that knows it (a server behind a port-forward told
+ * to announce the public address, a client behind SNAT announcing its
+ * external one) announces @outside: that is no third party.
+ */
+bool pinhole_offer_names_own(const struct ftp_offer *offer,
+			     const union nf_inet_addr *peer,
+			     const union nf_inet_addr *outside, u8 l3num)
+{
+	return pinhole_offer_names_peer(offer, peer, l3num) ||
+	       pinhole_offer_names_peer(offer, outside, l3num);
 }
 
 static enum pinhole_verdict judge_port(u32 range, u16 port)
@@ -96,11 +111,13 @@ static enum pinhole_verdict judge_port(u32 range, u16 port)
 
 /*
  * @peer is the address of the host that sent the announcing line, as the
- * conntrack tuple of its direction records it (before any NAT).
+ * conntrack tuple of its direction records it (before any NAT); @outside
+ * the address the other host reaches it at (the same without NAT).
  */
 enum pinhole_verdict pinhole_judge(const struct pinhole_policy *policy,
 				   const struct ftp_offer *offer,
 				   const union nf_inet_addr *peer,
+				   const union nf_inet_addr *outside,
 				   u8 l3num)
 {
 	bool active = pinhole_offer_is_active(offer);
@@ -109,7 +126,7 @@ enum pinhole_verdict pinhole_judge(const struct pinhole_policy *policy,
 		return verdict_of_refusal(offer->refusal);
 	if (!(active ? READ_ONCE(policy->active) : READ_ONCE(policy->passive)))
 		return PINHOLE_REFUSE_MODE_DISABLED;
-	if (!pinhole_offer_names_peer(offer, peer, l3num) &&
+	if (!pinhole_offer_names_own(offer, peer, outside, l3num) &&
 	    !READ_ONCE(policy->allow_third_party))
 		return PINHOLE_REFUSE_THIRD_PARTY;
 	return judge_port(active ? READ_ONCE(policy->active_ports) :

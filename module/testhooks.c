@@ -9,6 +9,12 @@
  *   test_window=remove    before a pinhole whose NAT rewrite failed is
  *                         taken out again
  *   test_window_ms=N      the delay (0: none)
+ *
+ * And one old behaviour, for the negative control of its fix:
+ *
+ *   test_window=enforce_drops  enforce=1 drops a refused line's segment
+ *                              (and its retransmissions) instead of
+ *                              neutralising the line: the session hangs
  */
 #include <linux/delay.h>
 #include <linux/module.h>
@@ -31,4 +37,9 @@ void pinhole_test_window_wait(const char *where)
 	/* sysfs_streq: `echo insert > .../test_window` stores "insert\n" */
 	if (ms && sysfs_streq(READ_ONCE(test_window), where))
 		mdelay(min(ms, 1000U));
+}
+
+bool pinhole_test_window_is(const char *what)
+{
+	return sysfs_streq(READ_ONCE(test_window), what);
 }

@@ -80,16 +80,20 @@ e2e_scenario() {
 	scripts/guest-run.sh --timeout "$(($2 * SCALE))" -- tests/e2e/run.sh "$1"
 }
 
-# The hardening scenario also needs the test build of the module.
-suite_e2e_hardening() {
-	# check-debug brings its own, built against the debug kernel's tree
+# The test build of the module (scripts/build-test-module.sh): the
+# hardening scenario widens race windows with it, the fidelity scenario
+# brings back the old enforce=1 for a negative control. check-debug brings
+# its own, built against the debug kernel's tree.
+need_test_module() { # SCENARIO
 	if [ -z "${PINHOLE_HOOKS_KO:-}" ] &&
 	   ! scripts/build-test-module.sh "$GUEST_KDIR"; then
-		echo "FAIL: e2e/hardening/test-module: scripts/build-test-module.sh failed"
+		echo "FAIL: e2e/$1/test-module: scripts/build-test-module.sh failed"
 		return 1
 	fi
-	e2e_scenario t_hardening 1500
 }
+
+suite_e2e_hardening() { need_test_module hardening && e2e_scenario t_hardening 1500; }
+suite_e2e_fidelity() { need_test_module fidelity && e2e_scenario t_fidelity 900; }
 
 # The policy scenario's module sections only: parameters, helper_name=ftp
 # and unloading with a live pinhole (make check-kernels' subset).
@@ -269,7 +273,7 @@ declare -A CMD=(
 	[e2e-policy]="e2e_scenario t_policy 2400"
 	[e2e-nat]="e2e_scenario t_nat 1800"
 	[e2e-hardening]=suite_e2e_hardening
-	[e2e-fidelity]="e2e_scenario t_fidelity 900"
+	[e2e-fidelity]=suite_e2e_fidelity
 	[pinholectl-e2e]=suite_pinholectl_e2e
 	[e2e-policy-unload]=suite_e2e_policy_unload
 	[e2e-smoke]=suite_e2e_smoke

@@ -628,7 +628,7 @@ static const struct counter_advice counter_advice[] = {
 	  "announcing lines on NATed sessions could not be rewritten, so the peer was told an untranslated address",
 	  "use passive mode through this NAT, or keep the announcing lines within one TCP segment" },
 	{ "dropped", SEV_WARNING,
-	  "segments carrying refused lines were dropped (enforce=1), which stalls those transfers",
+	  "segments carrying refused lines that could not be neutralised (they began in an earlier segment) were dropped (enforce=1), which stalls those sessions",
 	  "fix the refusals reported with it, or let refused lines pass without a pinhole: pinholectl set enforce=0" },
 	{ "refused_encrypted", SEV_INFO,
 	  "FTPS sessions (AUTH TLS) were seen: their control connection is encrypted and no helper can read it",

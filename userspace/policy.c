@@ -31,7 +31,7 @@ static const struct policy_key known_keys[] = {
 	{ "timeout", POLICY_INT, 1, 3600,
 	  "seconds a pinhole waits for its data connection" },
 	{ "enforce", POLICY_BOOL, 0, 1,
-	  "drop segments carrying a refused line" },
+	  "neutralise a refused line so that the peer answers it with an error" },
 	{ "log", POLICY_INT, 0, 2,
 	  "kernel log lines: 0 off, 1 refusals, 2 refusals and opened pinholes" },
 };

@@ -11,6 +11,8 @@ can pause between the negotiation and the data connection to run --hook (a
 shell command, environment FTP_MODE, FTP_DATA_HOST, FTP_DATA_PORT) so that a
 test can look at the firewall's expectations at that very moment.
 Exit status: 0 on success, 1 on an FTP or network error, 2 on bad usage.
+The negotiating command and an error are traced on stderr as curl's
+--trace-time does: "HH:MM:SS.micro > EPRT", "HH:MM:SS.micro < 500 ...".
 """
 
 import argparse
@@ -19,6 +21,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
+
+
+def trace(line):
+    now = time.time()
+    print("%s.%06d %s" % (time.strftime("%H:%M:%S", time.localtime(now)),
+                          int(now % 1 * 1e6), line), file=sys.stderr,
+          flush=True)
 
 
 def negotiate(ftp, mode, timeout):
@@ -62,6 +72,7 @@ def download(args):
     ftp.connect(args.host, 21)
     ftp.login()
     ftp.voidcmd("TYPE I")
+    trace("> " + args.mode.upper())
     lsock, host, port = negotiate(ftp, args.mode, args.timeout)
     if args.hook:
         run_hook(args, host, port)
@@ -100,6 +111,7 @@ def main():
     try:
         download(args)
     except (OSError, EOFError, ftplib.Error, subprocess.SubprocessError) as e:
+        trace("< %s" % e)
         print("ftp_client.py: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         return 1
     return 0

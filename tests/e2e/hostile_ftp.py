@@ -80,6 +80,9 @@ def serve_one(conn, args):
                 send(conn, "229 Entering Extended Passive Mode (|||40001|)")
             elif verb == "AUTH":
                 send(conn, "234 AUTH accepted")
+            elif verb in ("XORT", "XPRT"):
+                # what pinhole's enforce=1 makes of a refused PORT/EPRT
+                send(conn, "500 Unknown command.")
             elif verb == "QUIT":
                 send(conn, "221 bye")
                 break

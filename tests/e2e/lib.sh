@@ -596,6 +596,7 @@ client_out() {
 
 # curl_get MODE FAMILY OUT [TIMEOUT]: download the test file with curl.
 # MODE: epsv, pasv (PASV only), eprt, port (PORT only).
+# E2E_CURL_OPTS: more curl options, e.g. "-v --trace-time".
 curl_get() {
 	local mode=$1 fam=$2 out=$3 t=${4:-$E2E_T_XFER} opts=()
 	case $mode in
@@ -605,7 +606,8 @@ curl_get() {
 	port) opts=(--ftp-port - --disable-eprt) ;;
 	*) echo "curl_get: unknown mode $mode" >&2; return 2 ;;
 	esac
-	client_run "$t" curl -sS -"$fam" "${opts[@]}" \
+	# shellcheck disable=SC2086 # E2E_CURL_OPTS is a word list
+	client_run "$t" curl -sS ${E2E_CURL_OPTS:-} -"$fam" "${opts[@]}" \
 		--connect-timeout "$t" --max-time "$t" \
 		-o "$out" "ftp://$(url_host "$fam")/$FTP_FILE"
 }

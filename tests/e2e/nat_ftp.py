@@ -4,7 +4,7 @@
 
     nat_ftp.py --host ADDR --mode {pasv,epsv,port,eprt} --file NAME
                [--timeout S] [--split-pause S] [--source ADDR]
-               [--data-port N] [--hold S] [--abandon]
+               [--data-port N] [--hold S] [--abandon] [--announce ADDR]
 
 Logs in anonymously, sends exactly the command named by --mode and
 downloads FILE, using the address the server's 227 names (unlike curl,
@@ -25,7 +25,9 @@ an EPSV download on the same control connection ("after: ..." lines).
 ADDR; --data-port makes the PORT/EPRT listener use port N instead of one the
 kernel picks; --hold waits S seconds between the negotiation and RETR
 ("held: S" is printed once the negotiation is done); --abandon quits right
-after the negotiation, never opening the data connection ("abandoned").
+after the negotiation, never opening the data connection ("abandoned");
+--announce names ADDR in the PORT/EPRT instead of the local address (a
+client that knows the external address NAT gives it).
 
 Exit status: 0 when every step worked, 1 otherwise (the reason on stderr).
 """
@@ -66,7 +68,7 @@ def send_split(ftp, cmd, cut, pause):
     return ftp.getmultiline()
 
 
-def negotiate(ftp, mode, split_pause, data_port=0):
+def negotiate(ftp, mode, split_pause, data_port=0, announce=None):
     af = ftp.sock.family
     if mode in ("pasv", "epsv"):
         cmd = mode.upper()
@@ -84,6 +86,7 @@ def negotiate(ftp, mode, split_pause, data_port=0):
     lsock.bind((local, data_port))
     lsock.listen(1)
     port = lsock.getsockname()[1]
+    local = announce or local
     if mode == "port":
         if af != socket.AF_INET:
             raise SystemExit("nat_ftp.py: PORT needs IPv4")
@@ -132,6 +135,7 @@ def main():
     p.add_argument("--data-port", type=int, default=0)
     p.add_argument("--hold", type=float)
     p.add_argument("--abandon", action="store_true")
+    p.add_argument("--announce")
     args = p.parse_args()
     try:
         ftp = ftplib.FTP(timeout=args.timeout)
@@ -140,7 +144,8 @@ def main():
         ftp.login()
         ftp.voidcmd("TYPE I")
         lsock, host, port, reply = negotiate(ftp, args.mode,
-                                             args.split_pause, args.data_port)
+                                             args.split_pause, args.data_port,
+                                             args.announce)
         if args.abandon:
             say("abandoned")
             ftp.quit()

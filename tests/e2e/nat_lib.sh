@@ -22,12 +22,12 @@ NAT_SCEN=
 NAT_V6=0		# 1 when the IPv6 NAT rules of the scenario loaded
 NAT_V6_WHY=
 
-# nat_vsftpd_start: lib.sh's vsftpd, logging the FTP protocol to
-# $NAT_SRVLOG.
+# nat_vsftpd_start [SETTING...]: lib.sh's vsftpd, logging the FTP protocol
+# to $NAT_SRVLOG, with more settings ("key=value").
 nat_vsftpd_start() {
 	NAT_SRVLOG=$E2E_WORK/vsftpd.proto.log
 	: > "$NAT_SRVLOG"
-	vsftpd_start "$NAT_SRVLOG" xferlog_std_format=NO log_ftp_protocol=YES
+	vsftpd_start "$NAT_SRVLOG" xferlog_std_format=NO log_ftp_protocol=YES "$@"
 }
 
 # nat_routes SCEN: default routes in cl and sv as the scenario allows.
@@ -149,13 +149,13 @@ srvlog_cmds() {
 }
 
 # nat_run MODE FAMILY TIMEOUT [ARGS...]: nat_ftp.py in cl; its output in
-# $E2E_WORK/client.log.
+# $E2E_WORK/client.log. NAT_ANNOUNCE: the address its PORT/EPRT names.
 nat_run() {
 	local mode=$1 fam=$2 t=$3
 	shift 3
 	client_run "$t" /usr/bin/python3 "$E2E_DIR/nat_ftp.py" \
 		--host "$(nat_host "$fam")" --mode "$mode" --file "$FTP_FILE" \
-		--timeout "$t" "$@"
+		--timeout "$t" ${NAT_ANNOUNCE:+--announce "$NAT_ANNOUNCE"} "$@"
 }
 
 client_line() { # PREFIX: the client's first "PREFIX: ..." line, sans prefix

@@ -270,6 +270,24 @@ ph_insmod() { # PARAM=VALUE...: status and PH_ERR are insmod's
 	PH_ERR=$(insmod "$PH_KO" "$@" 2>&1)
 }
 
+# ph_swap KO PARAM...: reload the module from KO (rulesets go first: they
+# hold it). Returns 1 when KO does not load.
+ph_swap() {
+	local ko=$1
+	shift
+	ph_drop_rulesets
+	ph_unload || return 1
+	PH_ERR=$(insmod "$ko" "$@" 2>&1)
+}
+
+# The test build of the module (scripts/build-test-module.sh): windows of
+# the packet path can be widened, old behaviours brought back for a
+# negative control (module/testhooks.c).
+PH_HOOKS_KO=${PINHOLE_HOOKS_KO:-$REPO_ROOT/tests/e2e/build/hooks/nf_pinhole_ftp.ko}
+ph_hooks_present() {
+	[ -f "$PH_HOOKS_KO" ] || { PH_ERR="no test module at $PH_HOOKS_KO"; return 1; }
+}
+
 # ph_restore_module: the module loaded as run.sh loads it (default
 # parameters, no stock helper). Used at the end and on any exit.
 ph_restore_module() {

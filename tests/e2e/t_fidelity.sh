@@ -13,6 +13,18 @@
 #   auth         a refused AUTH (534) leaves the session parsed; a 234 makes
 #                it opaque
 #   telnet       IAC IP / IAC DM before a command hide nothing
+#   enforce      enforce=1 never hangs a session: curl whose PORT/EPRT (or
+#                whose server's 227/229) is refused gets the peer's error
+#                (500, 425) within 2 s, IPv4 and IPv6, and nothing opens;
+#                negative control: the old enforce=1 (test build of the
+#                module, test_window=enforce_drops) hangs the same curl
+#                until its timeout
+#   natware      a server behind a port-forward announcing the public address
+#                (vsftpd pasv_address), a client behind SNAT announcing its
+#                external one (PORT, EPRT on IPv6): their own addresses, so
+#                the pinhole opens and the data connection is translated
+#                like its master; negative controls: no helper, and an
+#                address that is neither side's (refused_third_party)
 #
 # Negative controls: lftp without the helper is blocked; a 227 that answers
 # another command opens nothing; the cases that open a pinhole open none
@@ -25,11 +37,21 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/e2e/policy_lib.sh
 . "$(dirname "$0")/policy_lib.sh"
+# shellcheck source=tests/e2e/nat_lib.sh
+. "$(dirname "$0")/nat_lib.sh"
 
 SCRIPTED=$E2E_DIR/scripted_ftp.py
 CL4C=${CL4//./,}
 
 e2e_init fidelity
+fd_exit() {
+	local rc=$?
+	set +e	# (exit "$rc") below must not end the handler
+	ph_restore_module || { echo "FAIL: $E2E_SUITE/fidelity/restore-module: $PH_ERR"; rc=1; }
+	(exit "$rc")
+	e2e_cleanup
+}
+trap fd_exit EXIT
 
 # ------------------------------------------------------------ helpers
 
@@ -211,6 +233,179 @@ counted_cases() {
 	fd_release
 }
 
+# ------------------------------------------------------------ enforce
+
+# fd_trace_span LOG: seconds from the first PORT, EPRT, PASV or EPSV the
+# client sent to its last line, from curl -v --trace-time or ftp_client.py
+# ("none": never sent). curl shows the line with its CR.
+fd_trace_span() {
+	awk 'function t(s, a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+	{ sub(/\r$/, "") }
+	$1 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9.]+$/ {
+		if (start == "" && $2 == ">" && $3 ~ /^(PORT|EPRT|PASV|EPSV)$/)
+			start = t($1)
+		last = t($1)
+	}
+	END { if (start == "") print "none"; else printf "%.2f\n", last - start }' "$1"
+}
+
+# fd_client_timed CLIENT MODE FAMILY OUT TIMEOUT: curl_get or ftplib_get
+# with a trace; FD_RC its status, FD_SPAN the seconds from its data-port
+# line to its end, FD_WALL the whole run's, both printed.
+fd_client_timed() {
+	local client=$1 t0
+	shift
+	t0=${EPOCHREALTIME/,/.}
+	FD_RC=0
+	E2E_CURL_OPTS="-v --trace-time" "${client}_get" "$@" || FD_RC=$?
+	FD_WALL=$(awk -v a="$t0" -v b="${EPOCHREALTIME/,/.}" \
+		'BEGIN { printf "%.1f", b - a }')
+	FD_SPAN=$(fd_trace_span "$E2E_WORK/client.log")
+	echo "#   $client $1 IPv$2: exit $FD_RC, data-port line to end $FD_SPAN s, whole run $FD_WALL s"
+}
+
+# fd_fail_fast CASE CLIENT MODE FAMILY REPLY: under enforce=1 the
+# client's data-port line (or the server's answer to it) is refused: it
+# must draw REPLY (the peer's own error, for the neutralised line) and the
+# client must fail within 2 s of sending its line, with no pinhole opened.
+fd_fail_fast() {
+	local c=$1 client=$2 mode=$3 fam=$4 reply=$5 out
+	out=$(client_out "$c")
+	ph_snap
+	fd_client_timed "$client" "$mode" "$fam" "$out" 20
+	if [ "$FD_RC" = 0 ] || [ "$FD_RC" = 28 ] || [ "$FD_RC" -ge 124 ]; then
+		e2e_fail "$c" "$client exit $FD_RC (want an FTP error): $(client_error)"
+	elif ! grep -qE "^[0-9:.]+ < $reply" "$E2E_WORK/client.log"; then
+		e2e_fail "$c" "no '$reply' reply: $(client_error)"
+	elif [ "$FD_SPAN" = none ] ||
+		! awk -v s="$FD_SPAN" 'BEGIN { exit !(s < 2) }'; then
+		e2e_fail "$c" "$client failed $FD_SPAN s after its data-port line (want < 2 s)"
+	else
+		ph_case "$c" neutralised'>='1 pinholes_opened=0 dropped=0
+	fi
+}
+
+# fd_hangs CASE CLIENT MODE FAMILY: the negative control, the same client
+# with the old enforce=1 (the segment and its retransmissions dropped): it
+# hangs until its own timeout (curl exits 28; ftp_client.py 1, on a
+# socket timeout after all of it).
+fd_hangs() {
+	local c=$1 client=$2 mode=$3 fam=$4 out t=$((8 * E2E_SCALE))
+	out=$(client_out "$c")
+	ph_snap
+	fd_client_timed "$client" "$mode" "$fam" "$out" "$t"
+	if [ "$FD_RC" != 28 ] && { [ "$client" = curl ] ||
+		! grep -q '< timed out' "$E2E_WORK/client.log" ||
+		! awk -v s="$FD_SPAN" -v t="$t" 'BEGIN { exit !(s >= t - 1) }'; }; then
+		e2e_fail "$c" "$client exit $FD_RC (want its timeout): $(client_error)"
+	else
+		ph_case "$c" dropped'>='1 neutralised=0 pinholes_opened=0
+	fi
+}
+
+# fd_enforce_policy: enforce=1, and curl's ports (ephemeral) and vsftpd's
+# passive range (40000-40100) both outside what may be announced.
+fd_enforce_policy() {
+	ph_set "$NS_FW" enforce 1
+	ph_set "$NS_FW" active_ports 1024-1030
+	ph_set "$NS_FW" passive_ports 1024-1030
+}
+
+# enforce=1 fails fast: a refused PORT/EPRT reaches the server as an
+# unknown verb (vsftpd: 500), a refused 227/229 the client as a 425.
+enforce_cases() {
+	local m cl mo fa re
+	topo router
+	vsftpd_start
+	fd_enforce_policy
+	# curl cannot be the IPv6 active client: after a refused EPRT it
+	# tries PORT, fails in inet_ntop and waits for its timeout, with any
+	# server that refuses EPRT (python's ftplib does fail at once)
+	for m in curl:port:4:500 ftplib:eprt:6:500 curl:pasv:4:425 \
+		curl:epsv:6:425 ftplib:eprt:4:500; do
+		IFS=: read -r cl mo fa re <<< "$m"
+		fd_fail_fast "fidelity/enforce/$cl-$mo-v$fa" "$cl" "$mo" "$fa" "$re"
+	done
+	if ! ph_hooks_present || ! ph_swap "$PH_HOOKS_KO" ||
+		! printf enforce_drops > "/sys/module/$PH_MOD/parameters/test_window"; then
+		e2e_fail fidelity/enforce-drops/setup "$PH_ERR"
+	else
+		fw_load_all
+		fd_enforce_policy
+		for m in curl:port:4 ftplib:eprt:6 curl:pasv:4 curl:epsv:6; do
+			IFS=: read -r cl mo fa <<< "$m"
+			fd_hangs "fidelity/enforce-drops/$cl-$mo-v$fa" "$cl" "$mo" "$fa"
+		done
+	fi
+	ph_restore_module || e2e_fail fidelity/enforce/restore-module "$PH_ERR"
+	fw_load_all
+	server_stop
+}
+
+# ------------------------------------------------------------ NAT-aware
+
+# fd_nat_refused CASE MODE FAMILY: the announced address is neither
+# peer's, inside or outside the NAT: refused as a third party's, no
+# pinhole, and the download fails.
+fd_nat_refused() {
+	local c=$1
+	ph_snap
+	if nat_run "$2" "$3" "$E2E_T_NEG" && [ "$(client_sum)" = "$FTP_SUM" ]; then
+		e2e_fail "$c" "downloaded through a third party's address"
+	else
+		ph_case "$c" refused_third_party=1 pinholes_opened=0
+	fi
+}
+
+fd_nat_v6() { # CASE: NAT66 loaded, or the case is skipped (not passed)
+	[ "$NAT_V6" = 1 ] || { e2e_skip "$1" "$NAT_V6_WHY"; return 1; }
+}
+
+# Peers that know the NAT: the address they announce is the one the other
+# peer reaches them at, their own. With the helper the pinhole opens for
+# it and the data connection is translated like its master; nothing is
+# rewritten. IPv6 has no passive reply that names an address (229 names
+# a port only): its passive case is EPSV through the same port-forward.
+natware_cases() {
+	local re227='^227 .*\(192,0,2,1,[0-9]+,[0-9]+\)'
+	local p=fidelity/nat-aware
+	topo router
+	nat_load dnat
+	# vsftpd listening on IPv6 announces 0,0,0,0 for any pasv_address
+	nat_vsftpd_start listen=YES listen_ipv6=NO "pasv_address=$FWC4"
+	nat_expect_ok "$p/dnat-pasv-address-v4" pasv 4 "$re227" || true
+	fw_load_all none
+	nat_expect_fail "$p-nohelper/dnat-pasv-address-v4" pasv 4 "$re227" || true
+	fw_load_all
+	server_stop
+	nat_vsftpd_start listen=YES listen_ipv6=NO pasv_address=192.0.2.77
+	fd_nat_refused "$p/dnat-pasv-address-third-party-v4" pasv 4
+	server_stop
+	nat_vsftpd_start "pasv_address=$FWC4"
+	! fd_nat_v6 "$p/dnat-epsv-v6" ||
+		nat_expect_ok "$p/dnat-epsv-v6" epsv 6 '^229 .*\(\|\|\|[0-9]+\|\)' || true
+	server_stop
+	nat_load snat
+	nat_vsftpd_start
+	NAT_ANNOUNCE=$FWS4 nat_expect_ok "$p/snat-port-external-v4" port 4 \
+		'^PORT 198,51,100,1,[0-9]+,[0-9]+$' || true
+	! fd_nat_v6 "$p/snat-eprt-external-v6" ||
+		NAT_ANNOUNCE=$FWS6 nat_expect_ok "$p/snat-eprt-external-v6" eprt 6 \
+			'^EPRT \|2\|2001:db8:2::1\|[0-9]+\|$' || true
+	NAT_ANNOUNCE=198.51.100.77 fd_nat_refused "$p/snat-port-third-party-v4" port 4
+	fw_load_all none
+	NAT_ANNOUNCE=$FWS4 nat_expect_fail "$p-nohelper/snat-port-external-v4" \
+		port 4 || true
+	fw_load_all
+	nat_clear
+	server_stop
+}
+
+# PINHOLE_FIDELITY_GROUPS="enforce scripted" runs only those groups.
+fd_group() {
+	[[ " ${PINHOLE_FIDELITY_GROUPS:-lftp port2121 enforce natware scripted} " == *" $1 "* ]]
+}
+
 # All of it inside one function, called on the last line with exit: bash
 # has then read the whole file, and an edit during a run cannot disturb it.
 fidelity_main() {
@@ -219,8 +414,11 @@ fidelity_main() {
 		e2e_finish
 		return
 	fi
-	lftp_all
-	other_port_cases
+	fd_group lftp && lftp_all
+	fd_group port2121 && other_port_cases
+	fd_group enforce && [ "$E2E_HELPER" = pinhole-ftp ] && enforce_cases
+	fd_group natware && [ "$E2E_HELPER" = pinhole-ftp ] && natware_cases
+	fd_group scripted || { e2e_finish; return; }
 	topo router
 	in_ns "$NS_SV" /usr/bin/python3 "$PH_HOSTILE" server --listen :: \
 		> "$E2E_WORK/hostile.log" 2>&1 &

@@ -18,7 +18,10 @@
 #   limit/*      both directions announcing at once on two CPUs with
 #                max_pinholes=1: two pinholes                 [test module]
 #   enforce/*    enforce=1, one segment with a good and a refused PORT: the
-#                good one opened its pinhole and the segment was dropped
+#                good one opened its pinhole and the segment was dropped;
+#                now the refused line is neutralised and the good one keeps
+#                its pinhole, and a segment that must still be dropped (the
+#                refused line began in an earlier one) opens nothing
 #   replay/*     a NATed 227 segment that began inside a multi-line reply,
 #                lost and retransmitted: a 227 line inside the multi-line
 #                reply was rewritten instead
@@ -45,7 +48,6 @@ ph_loaded || { echo "FAIL: $E2E_SUITE/hardening/setup: $PH_MOD is not loaded"; e
 
 SCRIPTED=$E2E_DIR/scripted_ftp.py
 FORGE=$E2E_DIR/icmp_forge.py
-HOOKS_KO=${PINHOLE_HOOKS_KO:-$REPO_ROOT/tests/e2e/build/hooks/nf_pinhole_ftp.ko}
 CT_INJECT=
 
 e2e_init hardening
@@ -125,19 +127,9 @@ hd_kernel_clean() { # no report in the kernel log since ph_dmesg_mark
 
 # ------------------------------------------------------------ modules
 
-# hd_swap KO PARAM...: reload the module from KO (rulesets go first: they
-# hold it). Returns 1 when KO does not load.
-hd_swap() {
-	local ko=$1
-	shift
-	ph_drop_rulesets
-	ph_unload || return 1
-	PH_ERR=$(insmod "$ko" "$@" 2>&1)
-}
-
 hd_hooks() { # WINDOW MS: the test module, that window widened
-	[ -f "$HOOKS_KO" ] || { PH_ERR="no test module at $HOOKS_KO"; return 1; }
-	hd_swap "$HOOKS_KO" &&
+	ph_hooks_present || return 1
+	ph_swap "$PH_HOOKS_KO" &&
 		printf %s "$1" > "/sys/module/$PH_MOD/parameters/test_window" &&
 		printf %s "$2" > "/sys/module/$PH_MOD/parameters/test_window_ms" &&
 		[ "$(cat "/sys/module/$PH_MOD/parameters/test_window")" = "$1" ] ||
@@ -434,31 +426,46 @@ limit_cases() {
 
 # ------------------------------------------------------------ enforce
 
-hd_enforce() { # CASE ENFORCE
-	local c=$1
+# hd_enforce CASE ENFORCE REPLIES STEP...: the client sends STEPs, then
+# waits for REPLIES (a regex); HD_N is the pinholes for the good PORT.
+hd_enforce() {
+	local c=$1 replies=$3
 	ph_set "$NS_FW" enforce "$2"
+	shift 3
 	ct_flush "$NS_FW"
 	hd_snap
 	hd_peer "$NS_CL" "$c" --timeout 4 client "$SV4" 21 'recv:^220 ' \
-		'send:PORT 192,0,2,2,159,30\r\nPORT 192,0,2,2,0,21\r\n' \
-		'recv:^200 [^\n]*\n200 ' "touch:$(hd_f "$c" done)" 'sleep:1'
+		"$@" "recv:$replies" "touch:$(hd_f "$c" done)" 'sleep:1'
 	wait_until 30 hd_has "$c" "$(hd_f "$c" done)" || true
 	HD_N=$(hd_expect_count "$NS_FW" 'dport=40734 ')
 	hd_wait "$c" || true
 }
 
+# A good PORT and a refused one (port 21) in one segment: enforce=1
+# neutralises the refused line (the server answers it 500) and the good
+# one keeps its pinhole. When the refused line began in an earlier
+# segment it cannot be neutralised: its segment is dropped whole and
+# opens nothing for the good PORT it carries.
 enforce_cases() {
-	local c=enforce/dropped-segment-opens-nothing
+	local c=enforce/neutralised-segment-keeps-good-line
+	local good='PORT 192,0,2,2,159,30\r\n' bad='PORT 192,0,2,2,0,21\r\n'
 	topo router
 	in_ns "$NS_SV" /usr/bin/python3 "$PH_HOSTILE" server --listen :: \
 		> "$E2E_WORK/hostile.log" 2>&1 &
 	wait_listen "$NS_SV" 21 hostile
-	hd_enforce "$c" 1
+	hd_enforce "$c" 1 '^200 [^\n]*\n500 ' "send:$good$bad"
+	[ "$HD_N" = 1 ] && [ -e "$(hd_f "$c" done)" ] && e2e_pass "$c" ||
+		e2e_fail "$c" "$HD_N pinholes for the good PORT (want 1):" \
+			"$(tr '\n' ' ' < "$(hd_f "$c" log)")"
+	c=enforce/dropped-segment-opens-nothing
+	hd_enforce "$c" 1 '^200 [^\n]*\n200 ' 'send:PORT 192,0,2,2,0,' \
+		'sleep:0.5' "send:21\r\n$good"
 	[ "$HD_N" = 0 ] && e2e_pass "$c/no-pinhole" ||
 		e2e_fail "$c/no-pinhole" "the good PORT of a dropped segment opened $HD_N pinhole(s)"
 	[ "$(pin_counter dropped)" -gt "$(ph_get dropped "$PH_SNAP_TEXT")" ] &&
 		e2e_pass "$c/dropped" || e2e_fail "$c/dropped" "nothing dropped"
-	hd_enforce enforce-off/same-segment-passes 0
+	hd_enforce enforce-off/same-segment-passes 0 '^200 [^\n]*\n200 ' \
+		'send:PORT 192,0,2,2,0,' 'sleep:0.5' "send:21\r\n$good"
 	[ "$HD_N" = 1 ] && e2e_pass enforce-off/same-segment-passes ||
 		e2e_fail enforce-off/same-segment-passes "enforce=0: $HD_N pinholes for the good PORT (want 1)"
 	ph_set "$NS_FW" enforce 0

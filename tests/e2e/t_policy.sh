@@ -262,14 +262,15 @@ ph_set "$FW" max_pinholes 1
 PORT22="PORT 192,0,2,2,0,22"
 ph_set "$FW" enforce 1
 ph_snap
-c=policy/enforce=1/refused-line-dropped
-if ph_hostile enforce1 "$SV4" --timeout 4 "${LOGIN[@]}" "$PORT22"; then
-	e2e_fail $c "the server answered the refused line: $(ph_transcript "$PH_OUT")"
-elif ! tail -n 1 "$PH_OUT" | grep -q '^< TIMEOUT$' ||
+c=policy/enforce=1/refused-line-neutralised
+if ! ph_hostile enforce1 "$SV4" --timeout 4 "${LOGIN[@]}" "$PORT22"; then
+	e2e_fail $c "no reply to the neutralised line: $(ph_transcript "$PH_OUT")"
+elif ! tail -n 1 "$PH_OUT" | grep -q '^< 500 ' ||
 	! grep -q '^< 230' "$PH_OUT"; then
 	e2e_fail $c "unexpected transcript: $(ph_transcript "$PH_OUT")"
 else
-	ph_case $c dropped'>='1 refused_privileged_port'>='1 pinholes_opened=0
+	ph_case $c neutralised=1 dropped=0 refused_privileged_port=1 \
+		pinholes_opened=0
 fi
 ph_set "$FW" enforce 0
 ph_snap

@@ -40,7 +40,7 @@ static enum pinhole_verdict judge4(const struct pinhole_policy *p,
 	union nf_inet_addr peer = {};
 
 	memcpy(&peer.ip, client4, 4);
-	return pinhole_judge(p, o, &peer, AF_INET);
+	return pinhole_judge(p, o, &peer, &peer, AF_INET);
 }
 
 static void policy_opens_clean_port(struct kunit *test)
@@ -145,15 +145,43 @@ static void policy_ipv6_peer(struct kunit *test)
 	default_policy(&p);
 	memcpy(peer.ip6, client6, 16);
 	memcpy(o.addr, client6, 16);
-	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, AF_INET6),
+	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, &peer, AF_INET6),
 			PINHOLE_OPEN);
 	o.addr[15] = 3;
-	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, AF_INET6),
+	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, &peer, AF_INET6),
 			PINHOLE_REFUSE_THIRD_PARTY);
 	/* An IPv4 address can never be an IPv6 peer's own. */
 	o.family = FTP_FAMILY_IPV4;
 	memcpy(o.addr, client6, 4);
-	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, AF_INET6),
+	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, &peer, AF_INET6),
+			PINHOLE_REFUSE_THIRD_PARTY);
+}
+
+/*
+ * Behind NAT the announcer may name the address the other peer reaches it
+ * at (a server's pasv_address behind a port-forward, a client behind SNAT
+ * announcing its external address): its own, not a third party's. Any
+ * other address still is one.
+ */
+static void policy_outside_address_is_own(struct kunit *test)
+{
+	static const u8 public4[4] = { 198, 51, 100, 1 };
+	union nf_inet_addr peer = {}, outside = {};
+	struct ftp_offer o = offer4(FTP_OFFER_227, public4, 40000);
+	struct pinhole_policy p;
+
+	default_policy(&p);
+	memcpy(&peer.ip, client4, 4);
+	memcpy(&outside.ip, public4, 4);
+	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, &outside, AF_INET),
+			PINHOLE_OPEN);
+	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, &peer, AF_INET),
+			PINHOLE_REFUSE_THIRD_PARTY);
+	o = offer4(FTP_OFFER_PORT, client4, 40000);
+	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, &outside, AF_INET),
+			PINHOLE_OPEN);
+	o = offer4(FTP_OFFER_PORT, other4, 40000);
+	KUNIT_EXPECT_EQ(test, pinhole_judge(&p, &o, &peer, &outside, AF_INET),
 			PINHOLE_REFUSE_THIRD_PARTY);
 }
 
@@ -192,6 +220,7 @@ static struct kunit_case pinhole_policy_cases[] = {
 	KUNIT_CASE(policy_modes),
 	KUNIT_CASE(policy_engine_refusals_win),
 	KUNIT_CASE(policy_ipv6_peer),
+	KUNIT_CASE(policy_outside_address_is_own),
 	KUNIT_CASE(policy_parse_port_range),
 	{}
 };

@@ -845,6 +845,27 @@ static void test_refusal_names_address(void)
 	CHECK(!r.last.addr_known, "a half-parsed line claims its address");
 }
 
+/*
+ * A 227/229 refused inside another multi-line reply says so (enforce=1
+ * neutralises it as a text line, not as a final reply); one refused as a
+ * reply of its own does not.
+ */
+static void test_refusal_in_multiline(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PASV\r\n");
+	reply(&r, "230-a\r\n227 (10,0,0,1,4,1)\r\n");
+	CHECK(r.last.refusal == FTP_REFUSED_UNANSWERED && r.last.in_multiline,
+	      "inner 227: refusal %d, in_multiline %d", r.last.refusal,
+	      r.last.in_multiline);
+	reply(&r, "230 end\r\n227 (10,0,0,1,4,1)\r\n");
+	CHECK(r.last.refusal == FTP_REFUSED_UNANSWERED && !r.last.in_multiline,
+	      "top-level 227: refusal %d, in_multiline %d", r.last.refusal,
+	      r.last.in_multiline);
+}
+
 /* After an announcement in a segment that began mid-line, no replay. */
 static void test_replay_unsafe_after_unclean_start(void)
 {
@@ -1055,6 +1076,7 @@ static const struct {
 	{ "replay_finds_nothing_else", test_replay_finds_nothing_else },
 	{ "zeroed_session_family", test_zeroed_session_family },
 	{ "refusal_names_address", test_refusal_names_address },
+	{ "refusal_in_multiline", test_refusal_in_multiline },
 	{ "replay_unsafe_after_unclean_start", test_replay_unsafe_after_unclean_start },
 	{ "active_refused_withdraws", test_active_refused },
 	{ "uncorrelated_noted", test_uncorrelated },
