@@ -18,7 +18,8 @@
 #                (500, 425) within 2 s, IPv4 and IPv6, and nothing opens;
 #                negative control: the old enforce=1 (test build of the
 #                module, test_window=enforce_drops) hangs the same curl
-#                until its timeout
+#                until its timeout; a neutralised line lost beyond the
+#                firewall is neutralised again when it is retransmitted
 #   natware      a server behind a port-forward announcing the public address
 #                (vsftpd pasv_address), a client behind SNAT announcing its
 #                external one (PORT, EPRT on IPv6): their own addresses, so
@@ -303,6 +304,30 @@ fd_hangs() {
 	fi
 }
 
+# fd_lost_again CASE CLIENT MODE FAMILY REPLY NS WORD: as fd_fail_fast,
+# but the neutralised line (its first 4 bytes WORD) is lost once beyond
+# the firewall, before NS's conntrack: the sender retransmits its original
+# line, which the firewall must neutralise again (neutralised_again), or
+# the refused line would reach the peer after all.
+fd_lost_again() {
+	local c=$1 ns=$6 word=$7 port=dport lost again
+	[ "$ns" = "$NS_SV" ] || port=sport
+	if ! nat_lose_once "$ns" "$4" "$port" "$word"; then
+		e2e_fail "$c" "cannot load the drop-once table in $ns"
+		return
+	fi
+	again=$(pin_counter neutralised_again)
+	fd_fail_fast "$@"
+	lost=$(nat_lost_count "$ns")
+	in_ns "$ns" nft delete table inet "$NAT_LOSE_TABLE"
+	if [ "$lost" != 1 ] || [ "$(pin_counter neutralised_again)" -le "$again" ]; then
+		e2e_fail "$c/again" "lost $lost (want 1), neutralised_again" \
+			"$again -> $(pin_counter neutralised_again)"
+	else
+		e2e_pass "$c/again"
+	fi
+}
+
 # fd_enforce_policy: enforce=1, and curl's ports (ephemeral) and vsftpd's
 # passive range (40000-40100) both outside what may be announced.
 fd_enforce_policy() {
@@ -326,6 +351,11 @@ enforce_cases() {
 		IFS=: read -r cl mo fa re <<< "$m"
 		fd_fail_fast "fidelity/enforce/$cl-$mo-v$fa" "$cl" "$mo" "$fa" "$re"
 	done
+	# the neutralised line lost once: its retransmission neutralised again
+	fd_lost_again fidelity/enforce-lost/curl-port-v4 curl port 4 500 "$NS_SV" XORT
+	fd_lost_again fidelity/enforce-lost/ftplib-eprt-v6 ftplib eprt 6 500 "$NS_SV" XPRT
+	fd_lost_again fidelity/enforce-lost/curl-pasv-v4 curl pasv 4 425 "$NS_CL" "425 "
+	fd_lost_again fidelity/enforce-lost/curl-epsv-v6 curl epsv 6 425 "$NS_CL" "425 "
 	if ! ph_hooks_present || ! ph_swap "$PH_HOOKS_KO" ||
 		! printf enforce_drops > "/sys/module/$PH_MOD/parameters/test_window"; then
 		e2e_fail fidelity/enforce-drops/setup "$PH_ERR"
