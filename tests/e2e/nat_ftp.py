@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """FTP client for the NAT scenarios (tests/e2e/t_nat.sh).
 
-    nat_ftp.py --host ADDR --mode {pasv,epsv,port,eprt} --file NAME
+    nat_ftp.py --host ADDR [--port N] --mode {pasv,epsv,port,eprt} --file NAME
                [--timeout S] [--split-pause S] [--source ADDR]
                [--data-port N] [--hold S] [--abandon] [--announce ADDR]
 
@@ -21,7 +21,7 @@ them): the first ends after the second comma (PORT) or second delimiter
 accepted (2xx) it goes on and downloads through it, else it finishes with
 an EPSV download on the same control connection ("after: ..." lines).
 
---source binds the control connection (and so the PORT/EPRT listener) to
+--port is the server's control port (default 21). --source binds the control connection (and so the PORT/EPRT listener) to
 ADDR; --data-port makes the PORT/EPRT listener use port N instead of one the
 kernel picks; --hold waits S seconds between the negotiation and RETR
 ("held: S" is printed once the negotiation is done); --abandon quits right
@@ -126,6 +126,7 @@ def retr(ftp, lsock, host, port, timeout, name):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--host", required=True)
+    p.add_argument("--port", type=int, default=21)
     p.add_argument("--mode", required=True,
                    choices=("pasv", "epsv", "port", "eprt"))
     p.add_argument("--file", required=True)
@@ -139,7 +140,7 @@ def main():
     args = p.parse_args()
     try:
         ftp = ftplib.FTP(timeout=args.timeout)
-        ftp.connect(args.host, 21, source_address=(args.source, 0)
+        ftp.connect(args.host, args.port, source_address=(args.source, 0)
                     if args.source else None)
         ftp.login()
         ftp.voidcmd("TYPE I")

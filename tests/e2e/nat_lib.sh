@@ -8,13 +8,23 @@
 #
 #   snat  fw masquerades cl out of eth1; sv has no route to cl's networks.
 #         The client talks to sv's own address (SV4/SV6).
-#   dnat  fw forwards its outside address (FWC4/FWC6) port 21 to sv; cl has
+#   dnat  fw forwards its outside address (FWC4/FWC6) port 21 (E2E_FTP_PORT) to sv; cl has
 #         no route to sv's networks. The client talks to FWC4/FWC6.
 #   both  both at once: cl and sv know only their own link.
 #
 # Clients: tests/e2e/nat_ftp.py (PASV/EPSV/PORT/EPRT exactly as asked, the
 # 227 address honoured). The server: vsftpd with log_ftp_protocol=YES, so
 # the PORT/EPRT text as it reached the server is in $NAT_SRVLOG.
+
+# Regular expressions for the announcing text as the other end sees it.
+RE_PORT_OUT='^PORT 198,51,100,1,[0-9]+,[0-9]+$'	# cl masqueraded
+RE_PORT_IN='^PORT 192,0,2,2,[0-9]+,[0-9]+$'	# cl as it is
+RE_EPRT4_OUT='^EPRT \|1\|198\.51\.100\.1\|[0-9]+\|$'
+RE_EPRT6_OUT='^EPRT \|2\|2001:db8:2::1\|[0-9]+\|$'
+RE_EPRT6_IN='^EPRT \|2\|2001:db8:1::2\|[0-9]+\|$'
+RE_227_OUT='^227 .*\(192,0,2,1,[0-9]+,[0-9]+\)'	# sv port-forwarded
+RE_227_IN='^227 .*\(198,51,100,2,[0-9]+,[0-9]+\)'	# sv as it is
+RE_229='^229 .*\(\|\|\|[0-9]+\|\)'
 
 NAT_TABLE4=pinhole_nat4
 NAT_TABLE6=pinhole_nat6
@@ -76,7 +86,7 @@ nat_rules_nft() {
 	echo "	chain pre {"
 	echo "		type nat hook prerouting priority dstnat; policy accept;"
 	case $scen in dnat|both)
-		echo "		iifname \"eth0\" $ip daddr $fwc tcp dport 21 dnat to $sv"
+		echo "		iifname \"eth0\" $ip daddr $fwc tcp dport $E2E_FTP_PORT dnat to $sv"
 	esac
 	echo "	}"
 	echo "	chain post {"
@@ -122,7 +132,7 @@ nat_ipt() { # IPTABLES SCEN FWC SV
 	local ipt=$1 scen=$2
 	case $scen in dnat|both)
 		in_ns "$NS_FW" "$ipt" -t nat -A PREROUTING -i eth0 -d "$3" -p tcp \
-			--dport 21 -j DNAT --to-destination "$4" || return 1
+			--dport "$E2E_FTP_PORT" -j DNAT --to-destination "$4" || return 1
 	esac
 	case $scen in snat|both)
 		in_ns "$NS_FW" "$ipt" -t nat -A POSTROUTING -o eth1 -j MASQUERADE || return 1
@@ -154,7 +164,7 @@ nat_run() {
 	local mode=$1 fam=$2 t=$3
 	shift 3
 	client_run "$t" /usr/bin/python3 "$E2E_DIR/nat_ftp.py" \
-		--host "$(nat_host "$fam")" --mode "$mode" --file "$FTP_FILE" \
+		--host "$(nat_host "$fam")" --port "$E2E_FTP_PORT" --mode "$mode" --file "$FTP_FILE" \
 		--timeout "$t" ${NAT_ANNOUNCE:+--announce "$NAT_ANNOUNCE"} "$@"
 }
 
@@ -316,6 +326,7 @@ nat_curl() {
 	esac
 	host=$(nat_host "$fam")
 	[ "$fam" = 4 ] || host="[$host]"
+	[ "$E2E_FTP_PORT" = 21 ] || host+=":$E2E_FTP_PORT"
 	if ! client_run "$E2E_T_XFER" curl -sS -v -"$fam" "${opts[@]}" \
 		--max-time "$E2E_T_XFER" -o "$out" "ftp://$host/$FTP_FILE"; then
 		e2e_fail "$case" "curl $mode IPv$fam failed: $(client_error)"

@@ -168,7 +168,32 @@ other_port_cases() {
 	expect_blocked fidelity/port-2121-nohelper/curl-pasv-v4 curl pasv 4 || true
 	expect_blocked fidelity/port-2121-nohelper/curl-eprt-v6 curl eprt 6 || true
 	server_stop
+	other_port_nat_cases
 	E2E_FTP_PORT=21
+}
+
+# The same port through SNAT and DNAT at once (nat_lib.sh "both"): the
+# port-forward and the helper name 2121, and every announcement is
+# rewritten as on port 21.
+other_port_nat_cases() {
+	local c=fidelity/port-2121-nat
+	nat_vsftpd_start
+	fw_load_all
+	nat_load both nft
+	nat_expect_ok $c/pasv-v4 pasv 4 "$RE_227_OUT" || true
+	nat_expect_ok $c/port-v4 port 4 "$RE_PORT_OUT" || true
+	if [ "$NAT_V6" = 1 ]; then
+		nat_expect_ok $c/epsv-v6 epsv 6 "$RE_229" || true
+		nat_expect_ok $c/eprt-v6 eprt 6 "$RE_EPRT6_OUT" || true
+	else
+		e2e_fail $c/v6 "$NAT_V6_WHY"
+	fi
+	fw_load_all none
+	nat_load both nft
+	nat_expect_fail $c-nohelper/pasv-v4 pasv 4 "$RE_227_IN" || true
+	nat_expect_fail $c-nohelper/port-v4 port 4 "$RE_PORT_IN" || true
+	nat_clear
+	server_stop
 }
 
 # ------------------------------------------------------------ scripted
@@ -273,7 +298,7 @@ fd_fail_fast() {
 	local c=$1 client=$2 mode=$3 fam=$4 reply=$5 out
 	out=$(client_out "$c")
 	ph_snap
-	fd_client_timed "$client" "$mode" "$fam" "$out" 20
+	fd_client_timed "$client" "$mode" "$fam" "$out" $((20 * E2E_SCALE))
 	if [ "$FD_RC" = 0 ] || [ "$FD_RC" = 28 ] || [ "$FD_RC" -ge 124 ]; then
 		e2e_fail "$c" "$client exit $FD_RC (want an FTP error): $(client_error)"
 	elif ! grep -qE "^[0-9:.]+ < $reply" "$E2E_WORK/client.log"; then

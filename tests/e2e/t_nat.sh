@@ -28,16 +28,6 @@ nat_vsftpd_start
 case_time
 e2e_log "setup: $E2E_DT"
 
-# Regular expressions for the announcing text as the other end sees it.
-RE_PORT_OUT='^PORT 198,51,100,1,[0-9]+,[0-9]+$'	# cl masqueraded
-RE_PORT_IN='^PORT 192,0,2,2,[0-9]+,[0-9]+$'	# cl as it is
-RE_EPRT4_OUT='^EPRT \|1\|198\.51\.100\.1\|[0-9]+\|$'
-RE_EPRT6_OUT='^EPRT \|2\|2001:db8:2::1\|[0-9]+\|$'
-RE_EPRT6_IN='^EPRT \|2\|2001:db8:1::2\|[0-9]+\|$'
-RE_227_OUT='^227 .*\(192,0,2,1,[0-9]+,[0-9]+\)'	# sv port-forwarded
-RE_227_IN='^227 .*\(198,51,100,2,[0-9]+,[0-9]+\)'	# sv as it is
-RE_229='^229 .*\(\|\|\|[0-9]+\|\)'
-
 # v6 CASE: run the IPv6 cases only when NAT66 rules loaded.
 v6() {
 	[ "$NAT_V6" = 1 ] && return 0
