@@ -1467,12 +1467,18 @@ u32 ftp_stream_begin(struct ftp_session *s, enum ftp_dir dir, u32 seq,
 		return len;
 	if (syn)
 		return stream_syn(&r, seq, len);
+	/*
+	 * A bare ACK carries no byte of the stream: it must not start a
+	 * pickup either, or where the pickup begins (and which commands the
+	 * reply queue counts) would depend on ACKs. The module never feeds
+	 * one; the fuzzer's whole-versus-split run found the difference.
+	 */
+	if (!len)
+		return 0;
 	if (state == ST_UNSYNCED) {
 		stream_resync(&r, seq, len);
 		return 0;
 	}
-	if (!len)
-		return 0;
 	behind = r.st->next_seq[dir] - seq;
 	if ((s32)behind < 0) {
 		stream_resync(&r, seq, len);
