@@ -233,10 +233,12 @@ static unsigned long delete_new(struct nfct_handle *del,
 	return deleted;
 }
 
-static int unexpect_new(int family, int argc, char **argv)
+/* @h dumps; a second handle deletes (no query inside a dump's callback). */
+static int unexpect_new(struct nfct_handle *h, int family, int argc,
+			char **argv)
 {
 	static struct exp_list keep, now;
-	struct nfct_handle *h = nfct_open(EXPECT, 0), *del = nfct_open(EXPECT, 0);
+	struct nfct_handle *del;
 	unsigned long seconds, deleted = 0, dumps = 0;
 	time_t end;
 	char *stop;
@@ -247,7 +249,8 @@ static int unexpect_new(int family, int argc, char **argv)
 	seconds = strtoul(argv[0], &stop, 10);
 	if (*stop || seconds > 600)
 		return usage();
-	if (!h || !del || dump(h, family, &keep) < 0)
+	del = nfct_open(EXPECT, 0);
+	if (!del || dump(h, family, &keep) < 0)
 		goto out;
 	for (end = time(NULL) + (time_t)seconds; time(NULL) < end; dumps++) {
 		if (dump(h, family, &now) < 0)
@@ -264,8 +267,6 @@ out:
 	release(&keep);
 	if (del)
 		nfct_close(del);
-	if (h)
-		nfct_close(h);
 	return ret;
 }
 
@@ -287,7 +288,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "expect"))
 		ret = inject_expect(h, family, argc - 3, argv + 3);
 	else if (!strcmp(argv[1], "unexpect-new"))
-		ret = unexpect_new(family, argc - 3, argv + 3);
+		ret = unexpect_new(h, family, argc - 3, argv + 3);
 	else
 		ret = usage();
 	nfct_close(h);
