@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Every test of pinhole, in order of cost. Each suite prints one line per
+# Every test of pinhole, in order of cost (the guest suites two at a time,
+# see PINHOLE_JOBS below). Each suite prints one line per
 # case, "PASS: suite/case" or "FAIL: suite/case: why"; this script counts
 # them. A suite that exits non-zero without printing a FAIL line counts as
 # one failure of its own, so a crash can never pass silently.
@@ -13,7 +14,7 @@
 # KUnit stays UML either way.
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 GUEST_KVER=$(scripts/kver.sh) || exit 1
 GUEST_KDIR=/usr/src/linux-headers-$GUEST_KVER
@@ -163,7 +164,7 @@ suite_package() {
 	build_step package/deb-bumped packaging/mkdeb.sh "$dir/b" "$bumped"
 	package_lintian "$dir/a/pinhole_${ver}_$(dpkg-architecture -qDEB_HOST_ARCH).changes"
 	package_firewalld "$dir/a/pinhole-dkms_${ver}_all.deb"
-	package_install_symmetry
+	package_install_symmetry "$dir/a/pinhole-$ver"
 	scripts/guest-run.sh --timeout 3000 --env PINHOLE_PKG_DIR="$dir" \
 		--env PINHOLE_PKG_VERSIONS="$ver $bumped" -- tests/e2e/t_package.sh
 }
@@ -214,11 +215,14 @@ package_firewalld() {
 # make install then make uninstall (and the boot files) leave no file
 # behind, and installing prints no module-signing noise. Negative control:
 # kbuild's modules_install alone does print it (Debian's kernel has
-# CONFIG_MODULE_SIG_ALL and its headers no key).
+# CONFIG_MODULE_SIG_ALL and its headers no key). SRC is a copy of the
+# tree (mkdeb.sh's): `make install` builds the module first, and in
+# module/ that would rewrite the .ko that guests running beside this
+# suite load.
 package_install_symmetry() {
-	local tmp out left
+	local src=$1 tmp out left
 	tmp=$(mktemp -d)
-	out=$(make -s install install-boot DESTDIR="$tmp" PREFIX=/usr \
+	out=$(make -s -C "$src" install install-boot DESTDIR="$tmp" PREFIX=/usr \
 		KVER="$GUEST_KVER" KDIR="$GUEST_KDIR" 2>&1)
 	if [ ! -f "$tmp/lib/modules/$GUEST_KVER/extra/module/nf_pinhole_ftp.ko" ] ||
 	   [ ! -f "$tmp/etc/pinhole/nftables-helper.nft" ]; then
@@ -230,7 +234,7 @@ package_install_symmetry() {
 	else
 		echo "PASS: package/make-install-quiet"
 	fi
-	out=$(make -s -C "$GUEST_KDIR" M="$ROOT" INSTALL_MOD_PATH="$tmp/neg" \
+	out=$(make -s -C "$GUEST_KDIR" M="$src" INSTALL_MOD_PATH="$tmp/neg" \
 		modules_install 2>&1)
 	if grep -q 'SSL error' <<< "$out"; then
 		echo "PASS: package/make-install-quiet-negative"
@@ -239,7 +243,7 @@ package_install_symmetry() {
 			"printed no signing error: the check above proves nothing"
 	fi
 	rm -rf "$tmp/neg"
-	make -s uninstall uninstall-boot DESTDIR="$tmp" PREFIX=/usr \
+	make -s -C "$src" uninstall uninstall-boot DESTDIR="$tmp" PREFIX=/usr \
 		KVER="$GUEST_KVER" KDIR="$GUEST_KDIR" >/dev/null 2>&1
 	left=$(find "$tmp" -type f)
 	if [ -z "$left" ]; then
@@ -250,11 +254,10 @@ package_install_symmetry() {
 	rm -rf "$tmp"
 }
 
-SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts
-	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat e2e-hardening
-	e2e-fidelity pinholectl-e2e e2e-smoke)
-# Not in the default list (about 35 minutes under load, three DKMS builds
-# under TCG): `tests/run.sh e2e-package` or `make check-package`.
+# The guest suites, longest first: two run at a time (PINHOLE_JOBS below).
+SUITES=(build unit fuzz userspace kunit e2e-package e2e-hardening e2e-policy
+	e2e-fidelity e2e-nat e2e-hosts pinholectl-e2e e2e-reuse e2e-smoke
+	e2e-clients e2e-basic e2e-split e2e-resync)
 # e2e-policy-unload is part of e2e-policy; make check-kernels runs it alone.
 # build-matrix and compat-probe run inside build; alone, they are suites
 # of their own too.
@@ -285,9 +288,70 @@ declare -A CMD=(
 [ $# -gt 0 ] && SUITES=("$@")
 for s in "${SUITES[@]}"; do
 	[ -n "${CMD[$s]:-}" ] || { echo "unknown suite: $s" >&2; exit 2; }
+done
+
+# Suites that boot guests run PINHOLE_JOBS (default 2) at a time: a TCG
+# guest spends much of a scenario waiting (servers starting, negative
+# controls timing out), and the e2e timeouts are sized for a loaded
+# machine. The others (builds, unit tests, KUnit) run alone, in order,
+# and so does everything with PINHOLE_JOBS=1. A suite running beside
+# others prints its output whole when it ends.
+JOBS=${PINHOLE_JOBS:-2}
+[[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "PINHOLE_JOBS wants a whole number" >&2; exit 2; }
+guest_suite() { case $1 in e2e-*|pinholectl-e2e) return 0 ;; esac; return 1; }
+
+declare -A running=()	# pid -> suite
+# run_suite_counted NAME CMD...: run_suite, its own counts (bash scopes
+# the locals into run_suite) left in LOGDIR/NAME.count.
+run_suite_counted() {
+	local passed=0 failed=0
+	run_suite "$@"
+	echo "$passed $failed" > "$LOGDIR/$1.count"
+}
+# reap_one: wait for one background suite, print its output, count it.
+reap_one() {
+	local pid s p f
+	wait -n -p pid "${!running[@]}"
+	s=${running[$pid]}
+	unset "running[$pid]"
+	cat "$LOGDIR/$s.out"
+	if ! read -r p f < "$LOGDIR/$s.count"; then
+		echo "FAIL: $s: ended without its counts"
+		p=0 f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	rm -f "$LOGDIR/$s.out" "$LOGDIR/$s.count"
+}
+
+# The test build of the module is shared: built once, before the suites
+# that load it can run side by side.
+for s in "${SUITES[@]}"; do
+	case $s in e2e-hardening|e2e-fidelity) ;; *) continue ;; esac
+	if [ "$JOBS" -gt 1 ] && [ -z "${PINHOLE_HOOKS_KO:-}" ]; then
+		if need_test_module "$s"; then
+			export PINHOLE_HOOKS_KO=$ROOT/tests/e2e/build/hooks/nf_pinhole_ftp.ko
+		else
+			failed=$((failed + 1))
+		fi
+	fi
+	break
+done
+
+for s in "${SUITES[@]}"; do
+	if [ "$JOBS" -gt 1 ] && guest_suite "$s"; then
+		while [ "${#running[@]}" -ge "$JOBS" ]; do reap_one; done
+		echo "=== $s: started at $(date +%T) beside ${#running[@]} other suite(s)"
+		# shellcheck disable=SC2086 # CMD values are word lists
+		run_suite_counted "$s" ${CMD[$s]} > "$LOGDIR/$s.out" 2>&1 &
+		running[$!]=$s
+		continue
+	fi
+	while [ "${#running[@]}" -gt 0 ]; do reap_one; done
 	# shellcheck disable=SC2086 # CMD values are word lists
 	run_suite "$s" ${CMD[$s]}
 done
+while [ "${#running[@]}" -gt 0 ]; do reap_one; done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -120,6 +120,13 @@ overlay_setup() {
 		"$OV/mods/kernel/drivers/net/veth.ko"
 	mount --rbind "$OV/mods/kernel" "$R/lib/modules/$KV/kernel"
 	rm -f "$R/var/lib/man-db/auto-update"
+	# One kernel installed: the guest's. The build host may have others
+	# (make check-kernels installs the matrix), and dkms's postinst
+	# builds for the newest kernel of /boot too: each would add a
+	# build under TCG and build kernel2's module before its case.
+	for d in "$R"/boot/config-*; do
+		[ "$d" = "$R/boot/config-$KV" ] || rm -f "$d"
+	done
 	# The kernel runs its module requests in the initramfs's root, where
 	# this chroot is /newroot (scripts/guest/init).
 	printf '#!/bin/busybox sh\nexec /bin/busybox chroot /newroot%s /sbin/modprobe "$@"\n' \
@@ -294,6 +301,9 @@ K2=$(second_headers)
 if [ -z "$K2" ]; then
 	e2e_fail package/kernel2 "no second linux-headers .deb in /var/cache/apt/archives" \
 		"(scripts/install-deps.sh downloads one)"
+elif [ -n "$(module_file "$K2")" ]; then
+	e2e_fail package/kernel2 "a module for $K2 exists before its headers" \
+		"are installed: the case would prove nothing"
 else
 	cp /var/cache/apt/archives/linux-headers-"$K2"_*_amd64.deb \
 		/var/cache/apt/archives/linux-headers-"${K2%-amd64}"-common_*_all.deb \
