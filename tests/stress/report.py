@@ -112,11 +112,23 @@ def main():
             print("FAIL: stress/%s: %s" % (case, why))
             failed += 1
 
-    peak_conn = int(facts.get("peak_connected", 0))
+    def number(name):
+        # A fact the run could not record ("": e.g. the load generator
+        # was killed before it wrote its summary) is None, not a crash.
+        try:
+            return int(float(facts.get(name, "")))
+        except ValueError:
+            return None
+
+    peak_conn = number("peak_connected")
+    verdict(peak_conn is not None, "load-summary",
+            "ftpload.py left no summary (killed before it wrote one: "
+            "see load.err); its peak of connected sessions is unknown")
+    peak_conn = peak_conn or 0
     verdict(peak_conn >= a.sessions, "sessions",
             "only %d of %d sessions were connected at once"
             % (peak_conn, a.sessions))
-    peak_exp = int(facts.get("peak_expectations", 0))
+    peak_exp = number("peak_expectations") or 0
     verdict(peak_exp >= a.sessions * 9 // 10, "pinholes",
             "peak %d expectations on fw for %d sessions"
             % (peak_exp, a.sessions))
@@ -124,7 +136,7 @@ def main():
             "%d transfers failed outside every disruption, e.g. %s"
             % (calm_fail, "; ".join(
                 "%.0f s session %d v%d %s%s: %s" % (
-                    x["t0"] - float(facts.get("t_start", 0)), x["session"],
+                    x["t0"] - (number("t_start") or 0), x["session"],
                     x["family"], x["cmd"], " nat" if x["nat"] else "",
                     x["err"]) for x in fails[:3])))
     verdict(calm_ok >= a.sessions, "transfers-count",
@@ -156,8 +168,8 @@ def main():
         # PINHOLE_STRESS_ONLY left the reload out: no negative control.
         print("SKIP: stress/control-helper-detached: no reload disruption ran")
 
-    t_start = float(facts.get("t_start", 0))
-    t_end = float(facts.get("t_end", 0))
+    t_start = number("t_start") or 0
+    t_end = number("t_end") or 0
     print()
     print("%-34s %s" % ("stress", "value"))
     rows = [
