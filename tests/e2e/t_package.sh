@@ -258,8 +258,8 @@ if step upgrade inR dpkg -i "$(inroot "$B_DKMS")" "$(inroot "$B_CTL")"; then
 	[ -n "$ko" ] && [ "$(modinfo -F version "$ko")" = "$V2" ] ||
 		why+=" module is not version $V2 (${ko:-none});"
 	! grep -q "pinhole/$V1," <<< "$st" || why+=" $V1 still known to dkms;"
-	[ "$(inR pinholectl --version 2>/dev/null | head -n 1 | grep -c "$V2")" = 1 ] ||
-		e2e_log "pinholectl --version: $(inR pinholectl --version 2>&1 | head -n 2 | tr '\n' ' ')"
+	[ "$(inR pinholectl --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2)" = "pinholectl $V2" ] ||
+		why+=" pinholectl --version: $(inR pinholectl --version 2>&1 | head -n 1);"
 	# reload: the new module, with the administrator's options line
 	fw_clear
 	in_ns "$NS_FW" nft delete table inet pinhole_helper 2>/dev/null || true
