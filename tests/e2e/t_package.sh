@@ -123,7 +123,8 @@ overlay_setup() {
 	# One kernel installed: the guest's. The build host may have others
 	# (make check-kernels installs the matrix), and dkms's postinst
 	# builds for the newest kernel of /boot too: each would add a
-	# build under TCG and build kernel2's module before its case.
+	# build under TCG (and, were that kernel kernel2's, build its
+	# module before its case).
 	for d in "$R"/boot/config-*; do
 		[ "$d" = "$R/boot/config-$KV" ] || rm -f "$d"
 	done
