@@ -1,8 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Every test of pinhole, in order of cost (PINHOLE_JOBS below runs guest
-# suites side by side). Each suite prints one line per
+# Every test of pinhole, in order of cost. Each suite prints one line per
 # case, "PASS: suite/case" or "FAIL: suite/case: why"; this script counts
 # them. A suite that exits non-zero without printing a FAIL line counts as
 # one failure of its own, so a crash can never pass silently.
@@ -217,8 +216,7 @@ package_firewalld() {
 # kbuild's modules_install alone does print it (Debian's kernel has
 # CONFIG_MODULE_SIG_ALL and its headers no key). SRC is a copy of the
 # tree (mkdeb.sh's): `make install` builds the module first, and in
-# module/ that would rewrite the .ko that guests running beside this
-# suite load.
+# module/ it would rebuild the checked .ko without PINHOLE_WERROR.
 package_install_symmetry() {
 	local src=$1 tmp out left
 	tmp=$(mktemp -d)
@@ -254,10 +252,9 @@ package_install_symmetry() {
 	rm -rf "$tmp"
 }
 
-# The guest suites longest first (for PINHOLE_JOBS > 1 below).
-SUITES=(build unit fuzz userspace kunit e2e-hardening e2e-policy
-	e2e-fidelity e2e-nat e2e-hosts pinholectl-e2e e2e-reuse e2e-smoke
-	e2e-clients e2e-basic e2e-split e2e-resync)
+SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts
+	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat e2e-hardening
+	e2e-fidelity pinholectl-e2e e2e-smoke)
 # Not in the default list: e2e-package (`tests/run.sh e2e-package`, `make
 # check-package`). Three DKMS builds under TCG and dpkg on an overlay of
 # the 9p root: 35 to 53 minutes here, more than make check's budget
@@ -294,68 +291,10 @@ for s in "${SUITES[@]}"; do
 	[ -n "${CMD[$s]:-}" ] || { echo "unknown suite: $s" >&2; exit 2; }
 done
 
-# PINHOLE_JOBS=N (default 1) runs up to N suites that boot guests at a
-# time, each printing its output whole when it ends; builds, unit tests
-# and KUnit always run alone, in order. Not the default: on this 2-core
-# machine the e2e suites are CPU-bound under TCG (beside e2e-package,
-# e2e-policy took 919 s instead of 367 s alone), so two at a time saved
-# nothing measurable.
-JOBS=${PINHOLE_JOBS:-1}
-[[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "PINHOLE_JOBS wants a whole number" >&2; exit 2; }
-guest_suite() { case $1 in e2e-*|pinholectl-e2e) return 0 ;; esac; return 1; }
-
-declare -A running=()	# pid -> suite
-# run_suite_counted NAME CMD...: run_suite, its own counts (bash scopes
-# the locals into run_suite) left in LOGDIR/NAME.count.
-run_suite_counted() {
-	local passed=0 failed=0
-	run_suite "$@"
-	echo "$passed $failed" > "$LOGDIR/$1.count"
-}
-# reap_one: wait for one background suite, print its output, count it.
-reap_one() {
-	local pid s p f
-	wait -n -p pid "${!running[@]}"
-	s=${running[$pid]}
-	unset "running[$pid]"
-	cat "$LOGDIR/$s.out"
-	if ! read -r p f < "$LOGDIR/$s.count"; then
-		echo "FAIL: $s: ended without its counts"
-		p=0 f=1
-	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
-	rm -f "$LOGDIR/$s.out" "$LOGDIR/$s.count"
-}
-
-# The test build of the module is shared: built once, before the suites
-# that load it can run side by side.
 for s in "${SUITES[@]}"; do
-	case $s in e2e-hardening|e2e-fidelity) ;; *) continue ;; esac
-	if [ "$JOBS" -gt 1 ] && [ -z "${PINHOLE_HOOKS_KO:-}" ]; then
-		if need_test_module "$s"; then
-			export PINHOLE_HOOKS_KO=$ROOT/tests/e2e/build/hooks/nf_pinhole_ftp.ko
-		else
-			failed=$((failed + 1))
-		fi
-	fi
-	break
-done
-
-for s in "${SUITES[@]}"; do
-	if [ "$JOBS" -gt 1 ] && guest_suite "$s"; then
-		while [ "${#running[@]}" -ge "$JOBS" ]; do reap_one; done
-		echo "=== $s: started at $(date +%T) beside ${#running[@]} other suite(s)"
-		# shellcheck disable=SC2086 # CMD values are word lists
-		run_suite_counted "$s" ${CMD[$s]} > "$LOGDIR/$s.out" 2>&1 &
-		running[$!]=$s
-		continue
-	fi
-	while [ "${#running[@]}" -gt 0 ]; do reap_one; done
 	# shellcheck disable=SC2086 # CMD values are word lists
 	run_suite "$s" ${CMD[$s]}
 done
-while [ "${#running[@]}" -gt 0 ]; do reap_one; done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -112,14 +112,16 @@ def main():
             print("FAIL: stress/%s: %s" % (case, why))
             failed += 1
 
-    def number(name):
+    def number(name, kind=int):
         # A fact the run could not record ("": e.g. the load generator
         # was killed before it wrote its summary) is None, not a crash.
         try:
-            return int(float(facts.get(name, "")))
+            return kind(facts.get(name, ""))
         except ValueError:
             return None
 
+    t_start = number("t_start", float) or 0.0
+    t_end = number("t_end", float) or 0.0
     peak_conn = number("peak_connected")
     verdict(peak_conn is not None, "load-summary",
             "ftpload.py left no summary (killed before it wrote one: "
@@ -136,7 +138,7 @@ def main():
             "%d transfers failed outside every disruption, e.g. %s"
             % (calm_fail, "; ".join(
                 "%.0f s session %d v%d %s%s: %s" % (
-                    x["t0"] - (number("t_start") or 0), x["session"],
+                    x["t0"] - t_start, x["session"],
                     x["family"], x["cmd"], " nat" if x["nat"] else "",
                     x["err"]) for x in fails[:3])))
     verdict(calm_ok >= a.sessions, "transfers-count",
@@ -168,8 +170,6 @@ def main():
         # PINHOLE_STRESS_ONLY left the reload out: no negative control.
         print("SKIP: stress/control-helper-detached: no reload disruption ran")
 
-    t_start = number("t_start") or 0
-    t_end = number("t_end") or 0
     print()
     print("%-34s %s" % ("stress", "value"))
     rows = [
