@@ -68,6 +68,7 @@ suite_build() {
 	build_step engine-bench make -s -C tests/bench
 	suite_build_matrix
 	scripts/compat-probe-test.sh
+	scripts/guest-run-test.sh
 }
 
 # One guest boot per scenario: a hung scenario cannot take the others
