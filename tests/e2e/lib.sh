@@ -16,6 +16,8 @@
 #   E2E_T_READY, E2E_T_XFER, E2E_T_NEG  timeouts in seconds (30, 30, 6) for
 #                    a server to listen, a download that must work, one
 #                    that must fail
+#   E2E_T_GRACE      seconds (3) a download that must fail still gets after
+#                    the firewall dropped its data connection's first SYN
 # On failure the work files (rulesets, logs, the firewalls' state at each
 # FAIL) are copied to $PINHOLE_RESULTS/e2e-<scenario>/ on the host.
 #
@@ -69,6 +71,7 @@ E2E_SCALE=${PINHOLE_TIMEOUT_SCALE:-1}
 E2E_T_READY=${E2E_T_READY:-$((30 * E2E_SCALE))}	# a server starts listening
 E2E_T_XFER=${E2E_T_XFER:-$((30 * E2E_SCALE))}	# a download that must succeed
 E2E_T_NEG=${E2E_T_NEG:-$((6 * E2E_SCALE))}		# a download that must fail
+E2E_T_GRACE=${E2E_T_GRACE:-$((3 * E2E_SCALE))}	# a blocked one, after the first drop
 
 NS_CL=cl
 NS_FW=fw
@@ -710,6 +713,38 @@ expect_download() {
 	e2e_pass "$case"
 }
 
+# blocked_get CLIENT MODE FAMILY OUT BEFORE: CLIENT's download (within
+# E2E_T_NEG) as a negative control that need not wait for the client's
+# timeout: once the firewalls' tcp_new_dropped counter is past BEFORE (the
+# data connection's SYN was dropped), the client has E2E_T_GRACE seconds
+# more (its first SYN retransmission comes after 1 s: a pinhole that opens
+# late still shows) and is then stopped. The client's exit status.
+blocked_get() {
+	local client=$1 mode=$2 fam=$3 out=$4 before=$5 pid rc=0 seen='' t0=$SECONDS
+	"${client}_get" "$mode" "$fam" "$out" "$E2E_T_NEG" &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ -z "$seen" ]; then
+			fw_snap
+			[ "${E2E_CNT[tcp_new_dropped]:-0}" -le "$before" ] || seen=$SECONDS
+		elif [ $((SECONDS - seen)) -ge "$E2E_T_GRACE" ]; then
+			# SIGINT to client_run's timeout(1), which passes it on to
+			# the client (SIGTERM would add bash's "Terminated" line)
+			pkill -INT -P "$pid" timeout 2>/dev/null
+			break
+		fi
+		sleep 0.2
+	done
+	wait "$pid" || rc=$?
+	if [ -n "$seen" ]; then
+		seen="first drop after $((seen - t0)) s"
+	else
+		seen="no drop seen"
+	fi
+	e2e_log "$client $mode IPv$fam: exit $rc after $((SECONDS - t0)) s, $seen"
+	return "$rc"
+}
+
 # expect_blocked CASE CLIENT MODE FAMILY: the download must fail, and the
 # firewall's counter of dropped new TCP connections must show why.
 expect_blocked() {
@@ -717,7 +752,7 @@ expect_blocked() {
 	out=$(client_out "$case")
 	fw_snap
 	before=${E2E_CNT[tcp_new_dropped]:-0}
-	if "${client}_get" "$mode" "$fam" "$out" "$E2E_T_NEG" && same_file "$out"; then
+	if blocked_get "$client" "$mode" "$fam" "$out" "$before" && same_file "$out"; then
 		e2e_fail "$case" "$client $mode IPv$fam download succeeded" \
 			"although the firewall should block its data connection"
 		return 1
