@@ -147,20 +147,23 @@ qemu_pid=
 cat_pids=
 # Copy each FIFO to our stdout/stderr. Should our reader go away (| head),
 # the second cat drains the rest, so that the guest never blocks on a full
-# port.
+# port. We hold each FIFO open read-write while a guest runs: a reader's
+# open never waits for QEMU, and it sees the end only once QEMU is gone
+# and we let go (stop_readers), whether or not QEMU ever opened it.
+out_hold=
+err_hold=
 start_readers() {
-	{ cat || true; cat > /dev/null; } < "$tmp/stdout" &
+	exec {out_hold}<>"$tmp/stdout" {err_hold}<>"$tmp/stderr"
+	{ cat || true; cat > /dev/null; } < "$tmp/stdout" {out_hold}>&- {err_hold}>&- &
 	cat_pids=$!
-	{ cat >&2 || true; cat > /dev/null; } < "$tmp/stderr" &
+	{ cat >&2 || true; cat > /dev/null; } < "$tmp/stderr" {out_hold}>&- {err_hold}>&- &
 	cat_pids+=" $!"
 }
-# A reader still blocked opening its FIFO (QEMU never opened it) sees a
-# writer come and go, and ends.
 stop_readers() {
-	local fd f
-	for f in "$tmp/stdout" "$tmp/stderr"; do
-		[ -p "$f" ] && exec {fd}<>"$f" && exec {fd}>&-
-	done
+	[ -z "$out_hold" ] || exec {out_hold}>&-
+	[ -z "$err_hold" ] || exec {err_hold}>&-
+	out_hold=
+	err_hold=
 	# shellcheck disable=SC2086 # two pids
 	[ -z "$cat_pids" ] || wait $cat_pids 2>/dev/null || true
 	cat_pids=
