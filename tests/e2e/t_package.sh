@@ -39,9 +39,10 @@
 #
 # Speed (not semantics): depmod under TCG over 9p takes minutes for the
 # 4000 modules of Debian's kernel, and DKMS runs it at every install and
-# removal. The overlay's module tree therefore holds only the subtrees
-# the guest needs (arch crypto fs lib mm net, veth); man-db's trigger is
-# switched off.
+# removal. The overlay's module trees (the guest kernel's, and kernel2's
+# when its image is installed) therefore hold only the subtrees the guest
+# needs (arch crypto fs lib mm net, veth); man-db's trigger is switched
+# off.
 set -eu
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -97,10 +98,29 @@ deb() { # a|b NAME VERSION: path of a built package
 
 # ------------------------------------------------------------- the system
 
+# trim_modules KVER: the overlay's /lib/modules/KVER/kernel holds only the
+# subtrees the guest needs (see the header), when the host has that tree.
+trim_modules() {
+	local d t=$OV/mods/$1
+	[ -d "/lib/modules/$1/kernel" ] || return 0
+	for d in arch crypto fs lib mm net; do
+		[ -d "/lib/modules/$1/kernel/$d" ] || continue
+		mkdir -p "$t/$d"
+		mount --bind "/lib/modules/$1/kernel/$d" "$t/$d" || return 1
+	done
+	if [ -f "/lib/modules/$1/kernel/drivers/net/veth.ko" ]; then
+		mkdir -p "$t/drivers/net"
+		: > "$t/drivers/net/veth.ko"
+		mount --bind "/lib/modules/$1/kernel/drivers/net/veth.ko" \
+			"$t/drivers/net/veth.ko" || return 1
+	fi
+	mount --rbind "$t" "$R/lib/modules/$1/kernel"
+}
+
 overlay_setup() {
 	local d
 	modprobe overlay || return 1
-	mkdir -p "$OV/upper" "$OV/work" "$R" "$OV/mods/kernel/drivers/net"
+	mkdir -p "$OV/upper" "$OV/work" "$R"
 	mount -t overlay overlay \
 		-o "lowerdir=/,upperdir=$OV/upper,workdir=$OV/work" "$R" || return 1
 	mount -t proc proc "$R/proc"
@@ -110,15 +130,7 @@ overlay_setup() {
 		mount -t tmpfs tmpfs "$R/$d"
 	done
 	chmod 1777 "$R/tmp" "$R/var/tmp"
-	# the trimmed module tree (see the header)
-	for d in arch crypto fs lib mm net; do
-		mkdir -p "$OV/mods/kernel/$d"
-		mount --bind "/lib/modules/$KV/kernel/$d" "$OV/mods/kernel/$d"
-	done
-	: > "$OV/mods/kernel/drivers/net/veth.ko"
-	mount --bind "/lib/modules/$KV/kernel/drivers/net/veth.ko" \
-		"$OV/mods/kernel/drivers/net/veth.ko"
-	mount --rbind "$OV/mods/kernel" "$R/lib/modules/$KV/kernel"
+	trim_modules "$KV"
 	rm -f "$R/var/lib/man-db/auto-update"
 	# One kernel installed: the guest's. The build host may have others
 	# (make check-kernels installs the matrix), and dkms's postinst
@@ -316,6 +328,10 @@ else
 		cp /var/cache/apt/archives/linux-headers-"${K2%-amd64}"-common_*_all.deb "$R/tmp/debs/"
 		k2debs="/tmp/debs/linux-headers-${K2%-amd64}-common_*_all.deb $k2debs"
 	fi
+	# K2's module tree, when its image is installed here (the build
+	# host's kernel matrix), is trimmed like the guest's: DKMS runs
+	# depmod for K2 at this install and at the purge.
+	trim_modules "$K2" || e2e_log "cannot trim /lib/modules/$K2"
 	if step kernel2 inR sh -c "dpkg -i $k2debs"; then
 		ko=$(module_file "$K2")
 		if [ -n "$ko" ] && [ "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$K2" ] &&
