@@ -127,8 +127,8 @@ debug-kernel: deps
 check-debug: deps
 	scripts/check-debug.sh
 
-# The Debian packages installed, upgraded, booted and purged in the guest;
-# not part of `make check` (three DKMS builds under TCG: 35 to 53 minutes).
+# The Debian packages installed, upgraded, booted and purged in the guest
+# (part of make check too), alone.
 check-package: deps
 	tests/run.sh e2e-package
 

@@ -116,7 +116,7 @@ def main():
         # A fact the run could not record ("": e.g. the load generator
         # was killed before it wrote its summary) is None, not a crash.
         try:
-            return kind(facts.get(name, ""))
+            return kind(float(facts.get(name, "")))
         except ValueError:
             return None
 
