@@ -32,6 +32,8 @@ PKGS=(
 	nftables iptables conntrack iproute2 procps psmisc
 	vsftpd python3 python3-pyftpdlib lftp curl socat tcpdump
 	python3-prometheus-client
+	# firewall pairs (e2e-ha): state replication between two firewalls
+	conntrackd
 	# KUnit kernel (UML) built from Debian's source
 	linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils python3
 	# fuzzing

@@ -147,6 +147,16 @@ suite_e2e_smoke() {
 	KVER=$k PINHOLE_KO=$ko e2e_scenario t_basic 900
 }
 
+# The firewall pair checks `pinholectl show` on the backup: it needs
+# pinholectl as the build suite makes it.
+suite_e2e_ha() {
+	if ! make -s userspace >/dev/null; then
+		echo "FAIL: e2e/ha/pinholectl: make userspace failed"
+		return 1
+	fi
+	e2e_scenario t_ha 1200
+}
+
 suite_pinholectl_e2e() {
 	scripts/guest-run.sh --timeout "$((900 * SCALE))" -- tests/userspace/e2e_pinholectl.sh
 }
@@ -255,7 +265,7 @@ package_install_symmetry() {
 
 SUITES=(build unit fuzz userspace kunit e2e-basic e2e-clients e2e-hosts
 	e2e-split e2e-resync e2e-reuse e2e-policy e2e-nat e2e-hardening
-	e2e-fidelity pinholectl-e2e e2e-smoke e2e-package)
+	e2e-fidelity e2e-ha pinholectl-e2e e2e-smoke e2e-package)
 # e2e-package (also alone: `make check-package`) runs three DKMS builds
 # under TCG and dpkg on an overlay of the 9p root: 687 s on the 2-core
 # build machine with nothing else running (it took 35 to 53 minutes beside
@@ -279,6 +289,7 @@ declare -A CMD=(
 	[e2e-nat]="e2e_scenario t_nat 1800"
 	[e2e-hardening]=suite_e2e_hardening
 	[e2e-fidelity]=suite_e2e_fidelity
+	[e2e-ha]=suite_e2e_ha
 	[pinholectl-e2e]=suite_pinholectl_e2e
 	[e2e-policy-unload]=suite_e2e_policy_unload
 	[e2e-smoke]=suite_e2e_smoke

@@ -1,0 +1,327 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A firewall pair (tests/e2e/ha_lib.sh): fw1 active, fw2 backup, conntrackd
+# FTFW between them with ExpectationSync naming pinhole-ftp. Each case runs
+# one FTP control connection (tests/e2e/ha_ftp.py) through fw1, fails over
+# to fw2 at a chosen moment and checks what fw2 carries on:
+#
+#   paused/MODE-vF    the data port was negotiated through fw1; after the
+#                     failover the data connection opens through fw2 on
+#                     the replicated pinhole (fw2 counts it as expected)
+#                     and the file arrives intact; the failover-to-data-
+#                     connection time is printed (# lines)
+#   show/MODE-vF      right after the commit, pinholectl show in fw2 lists
+#                     the replicated session and its pinhole
+#   resync/MODE-vF    on the same control connection, after one line
+#                     (NOOP) the next PASV/EPSV/PORT/EPRT opens a new
+#                     pinhole in fw2: its parser, which started empty,
+#                     resynchronised (counted) and parsed the line
+#   inflight/MODE-vF  a transfer whose data connection is open during the
+#                     failover completes through fw2, intact
+#   first-line/pasv-v4  a PASV sent as the very first line after the
+#                     failover: reported (# line only), see README
+#                     "Firewall pairs" for why fw2 does not parse it
+# Negative controls:
+#   no-expsync/MODE-vF  conntrackd without ExpectationSync: the paused
+#                     transfer's data connection is dropped by fw2
+#                     (tcp_new_dropped), the control connection survives
+#   no-conntrackd/port-v4  no conntrackd: fw2 drops the control
+#                     connection itself (no reply to RETR or NOOP)
+set -eu
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/e2e/ha_lib.sh
+. "$(dirname "$0")/ha_lib.sh"
+
+PCTL=${PINHOLECTL:-$REPO_ROOT/userspace/pinholectl}
+HA_BIG=big.bin
+
+# ha_client CASE MODE FAMILY ARGS...: start ha_ftp.py in cl, in the
+# background; HA_SYNC is its sync directory, HA_LOG its output, HA_PID.
+ha_client() {
+	local case=$1 mode=$2 fam=$3
+	shift 3
+	HA_SYNC=$E2E_WORK/sync.${case//\//_}
+	HA_LOG=$HA_SYNC.log
+	rm -rf "$HA_SYNC"
+	mkdir -p "$HA_SYNC"
+	ip netns exec "$NS_CL" /usr/bin/python3 "$E2E_DIR/ha_ftp.py" \
+		--host "$(sv_addr "$fam")" --mode "$mode" --sync "$HA_SYNC" "$@" \
+		> "$HA_LOG" 2>&1 &
+	HA_PID=$!
+}
+
+ha_line() { # KEY: the value of the client's first "KEY: value" line
+	sed -n "s/^$1: //p" "$HA_LOG" | head -n 1
+}
+
+ha_client_sum() { # N: the sha256 of transfer N
+	ha_line "received$1" | sed -n 's/.*sha256=//p'
+}
+
+ha_client_why() { tail -n 3 "$HA_LOG" | tr '\n' ' ' | cut -c1-300; }
+
+# ha_client_end: wait for the client (bounded) and return its status.
+ha_client_end() {
+	local n=0
+	while kill -0 "$HA_PID" 2>/dev/null && [ "$n" -lt $((E2E_T_XFER * 10 * 2)) ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	kill "$HA_PID" 2>/dev/null || true
+	wait "$HA_PID"
+}
+
+# ha_stopped NAME: the client reached its stop NAME (or exited early).
+ha_stopped() {
+	wait_until "$E2E_T_XFER" ha_stop_or_exit "$1"
+	[ -e "$HA_SYNC/$1" ]
+}
+ha_stop_or_exit() { [ -e "$HA_SYNC/$1" ] || ! kill -0 "$HA_PID" 2>/dev/null; }
+
+fw2_pin() { NS_FW=$NS_FW2 pin_counter "$1"; }
+
+secs_since() { secs_between "$1" "${EPOCHREALTIME/,/.}"; }
+
+# ha_show_check CASE PORT: pinholectl show in fw2 lists one session to
+# the server's port 21 with a pinhole for PORT.
+ha_show_check() {
+	local case=$1 port=$2 out
+	out=$("$PCTL" --netns "$NS_FW2" --json show 2>&1) || {
+		e2e_fail "$case" "pinholectl show failed: $(head -c 300 <<< "$out")"
+		return 0
+	}
+	echo "$out" > "$E2E_WORK/show.${case//\//_}.json"
+	if /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+port = int(sys.argv[1])
+ok = any(p["destination"]["port"] == port for s in d["sessions"] for p in s["pinholes"])
+sys.exit(0 if ok and len(d["sessions"]) == 1 else 1)' "$port" <<< "$out"; then
+		e2e_log "$case: $(tr -d ' \n' <<< "$out" | cut -c1-400)"
+		e2e_pass "$case"
+	else
+		e2e_fail "$case" "pinholectl show in fw2 lacks the session or pinhole $port:" \
+			"$(tr '\n' ' ' <<< "$out" | cut -c1-400)"
+	fi
+}
+
+# ha_wait_replicated CASE PORT: fw2's conntrackd received the pinhole.
+ha_wait_replicated() {
+	local t0=${EPOCHREALTIME/,/.}
+	if ! wait_until 10 ha_replicated "$NS_FW2" "$2"; then
+		e2e_fail "$1" "the pinhole for port $2 never reached fw2's external cache:" \
+			"$(ctd "$NS_FW2" -e expect 2>&1 | tr '\n' ' ' | cut -c1-300)"
+		return 1
+	fi
+	e2e_log "$1: pinhole replicated to fw2 within $(secs_since "$t0") s"
+}
+
+# ha_paused MODE FAMILY: paused/, show/ and resync/ cases (see the header).
+ha_paused() {
+	local mode=$1 fam=$2 tag=$1-v$2 port port2 e0 e1 f0 f1 o0 o1 r0 r1 go conn total rc=0
+	ha_reset
+	ha_client "paused/$tag" "$mode" "$fam" --file "$FTP_FILE" --second \
+		--timeout "$E2E_T_XFER"
+	if ! ha_stopped stopped; then
+		e2e_fail "paused/$tag" "no negotiation through fw1: $(ha_client_why)"
+		ha_client_end || true
+		return
+	fi
+	port=$(ha_line negotiated1 | awk '{ print $2 }')
+	ha_wait_replicated "paused/$tag" "$port" || { touch "$HA_SYNC/go"; ha_client_end || true; return; }
+	e0=$(fw_counter "$NS_FW2" data_expected)
+	f0=$(fw_counter "$NS_FW1" data_expected)
+	o0=$(fw2_pin pinholes_opened)
+	r0=$(fw2_pin resyncs)
+	ha_failover "$NS_FW1" "$NS_FW2"
+	ha_show_check "show/$tag" "$port"
+	go=${EPOCHREALTIME/,/.}
+	touch "$HA_SYNC/go"
+	if ! ha_stopped stopped2; then
+		ha_client_end || rc=$?
+		e2e_fail "paused/$tag" "transfer through fw2 failed (client $rc): $(ha_client_why)"
+		e2e_skip "resync/$tag" "the first transfer failed"
+		return
+	fi
+	e1=$(fw_counter "$NS_FW2" data_expected)
+	f1=$(fw_counter "$NS_FW1" data_expected)
+	conn=$(ha_line connected1)
+	if [ "$(ha_client_sum 1)" != "$FTP_SUM" ]; then
+		e2e_fail "paused/$tag" "file differs: $(ha_line received1)"
+	elif [ "$e1" -le "$e0" ] || [ "$f1" != "$f0" ]; then
+		e2e_fail "paused/$tag" "data_expected fw2 $e0 -> $e1, fw1 $f0 -> $f1:" \
+			"the data connection did not pass fw2 as an expected one"
+	else
+		# the failover's own steps, plus the data connection's delay
+		# after them (the test's pinholectl check in between excluded)
+		total=$(awk -v f="$HA_FAILOVER_S" -v d="$(secs_between "$go" "$conn")" \
+			'BEGIN { printf "%.3f", f + d }')
+		e2e_log "paused/$tag: failover $HA_FAILOVER_S s ($HA_STEPS), data" \
+			"connection up $(secs_between "$go" "$conn") s after it: $total s"
+		echo "$total" >> "$E2E_WORK/ha.times"
+		e2e_pass "paused/$tag"
+	fi
+	port2=$(ha_line negotiated2 | awk '{ print $2 }')
+	o1=$(fw2_pin pinholes_opened)
+	r1=$(fw2_pin resyncs)
+	# pinholes_opened: transfer 2's pinhole is the first one fw2 opened
+	# itself (transfer 1's was committed by conntrackd)
+	if ! fw_expectations "$NS_FW2" | grep -qE "dport=$port2 .*helper=pinhole-ftp"; then
+		e2e_fail "resync/$tag" "no pinhole for port $port2 in fw2:" \
+			"$(fw_expectations "$NS_FW2" | tr '\n' ' ' | cut -c1-300)"
+	elif [ "$o1" != $((o0 + 1)) ] || [ "$r1" -le "$r0" ]; then
+		e2e_fail "resync/$tag" "fw2 pinholes_opened $o0 -> $o1 (want +1), resyncs $r0 -> $r1"
+	else
+		touch "$HA_SYNC/go2"
+		if ! ha_client_end; then
+			e2e_fail "resync/$tag" "transfer 2 failed: $(ha_client_why)"
+		elif [ "$(ha_client_sum 2)" != "$FTP_SUM" ]; then
+			e2e_fail "resync/$tag" "transfer 2: file differs"
+		else
+			e2e_log "resync/$tag: fw2 resyncs $r0 -> $r1, pinholes_opened $o0 -> $o1"
+			e2e_pass "resync/$tag"
+		fi
+		return
+	fi
+	touch "$HA_SYNC/go2"
+	ha_client_end || true
+}
+
+# ha_inflight MODE FAMILY: the failover happens while the data
+# connection of a 4 MB download is open and mostly still to come.
+ha_inflight() {
+	local mode=$1 fam=$2 case=inflight/$1-v$2 got
+	ha_reset
+	ha_client "$case" "$mode" "$fam" --file "$HA_BIG" --when inflight \
+		--rcvbuf 4096 --timeout "$E2E_T_XFER"
+	if ! ha_stopped stopped; then
+		e2e_fail "$case" "the download did not start through fw1: $(ha_client_why)"
+		ha_client_end || true
+		return
+	fi
+	# the data connection itself must be in fw2's external cache
+	if ! wait_until 10 ha_replicated_ct "$NS_FW2" "$(ha_line negotiated1 | awk '{ print $2 }')"; then
+		e2e_fail "$case" "the data connection never reached fw2's external cache"
+		touch "$HA_SYNC/go"
+		ha_client_end || true
+		return
+	fi
+	ha_failover "$NS_FW1" "$NS_FW2"
+	touch "$HA_SYNC/go"
+	if ! ha_client_end; then
+		e2e_fail "$case" "download failed after the failover: $(ha_client_why)"
+		return
+	fi
+	got=$(ha_client_sum 1)
+	if [ "$got" != "$HA_BIG_SUM" ]; then
+		e2e_fail "$case" "file differs: $(ha_line received1)"
+		return
+	fi
+	e2e_log "$case: failover $HA_FAILOVER_S s; $(ha_line received1 | cut -d' ' -f1-2)"
+	e2e_pass "$case"
+}
+
+# ha_replicated_ct NS PORT: a conntrack with PORT is in NS's external cache.
+ha_replicated_ct() {
+	ctd "$1" -e ct 2>/dev/null | grep -q "port=$2 "
+}
+
+# ha_negative CASE MODE FAMILY nosync|noexp: the paused transfer must fail.
+# noexp: fw2 drops the data connection, the control connection survives;
+# nosync: the control connection dies too.
+ha_negative() {
+	local case=$1 mode=$2 fam=$3 how=$4 d0 d1 after
+	if [ "$how" = noexp ]; then
+		ha_reset noexp
+	else
+		ha_reset none
+	fi
+	ha_client "$case" "$mode" "$fam" --file "$FTP_FILE" --timeout "$E2E_T_NEG"
+	if ! ha_stopped stopped; then
+		e2e_fail "$case" "no negotiation through fw1: $(ha_client_why)"
+		ha_client_end || true
+		return
+	fi
+	[ "$how" = noexp ] && sleep 1	# what would have been replicated, is
+	d0=$(fw_counter "$NS_FW2" tcp_new_dropped)
+	ha_failover "$NS_FW1" "$NS_FW2"
+	touch "$HA_SYNC/go"
+	if ha_client_end && [ "$(ha_client_sum 1)" = "$FTP_SUM" ]; then
+		e2e_fail "$case" "the transfer succeeded after the failover"
+		return
+	fi
+	d1=$(fw_counter "$NS_FW2" tcp_new_dropped)
+	after=$(ha_line control-after)
+	if [ "$d1" -le "$d0" ]; then
+		e2e_fail "$case" "failed, but fw2 dropped no new TCP packet ($d0 -> $d1): $(ha_client_why)"
+	elif [ "$how" = noexp ] && [ "${after:0:3}" != 200 ]; then
+		e2e_fail "$case" "the control connection did not survive: '$after'"
+	elif [ "$how" = nosync ] && [ -n "$after" ] && [ "${after:0:4}" != dead ]; then
+		e2e_fail "$case" "the control connection survived without conntrackd: '$after'"
+	else
+		e2e_log "$case: failed as it must: $(ha_client_why)"
+		e2e_pass "$case"
+	fi
+}
+
+# ha_first_line: the failover happens while the control connection is
+# idle, so PASV is the very first line fw2 sees. Reported, not judged:
+# fw2's parser starts empty and resynchronises at the end of the first
+# segment in each direction, which here is the PASV and its 227 (README.md,
+# "Firewall pairs").
+ha_first_line() {
+	local tag=pasv-v4 rc=0 r0 r1
+	ha_reset
+	ha_client "first-line/$tag" pasv 4 --file "$FTP_FILE" --when idle \
+		--timeout "$E2E_T_NEG"
+	ha_stopped stopped || { ha_client_end || true; return; }
+	sleep 1	# the session reaches fw2's external cache
+	r0=$(fw2_pin resyncs)
+	ha_failover "$NS_FW1" "$NS_FW2"
+	touch "$HA_SYNC/go"
+	ha_client_end || rc=$?
+	r1=$(fw2_pin resyncs)
+	e2e_log "first-line/$tag: PASV as the first line through fw2: client exit $rc" \
+		"($(ha_client_why | cut -c1-120)); fw2 resyncs $r0 -> $r1"
+}
+
+e2e_init ha
+[ -x "$HA_CTD" ] || die "conntrackd is not installed ($HA_CTD)"
+[ -x "$PCTL" ] || die "pinholectl is not built ($PCTL)"
+ha_build
+ha_fw_load "$NS_FW1"
+ha_fw_load "$NS_FW2"
+ftp_root
+head -c 4194304 /dev/urandom > "$FTP_ROOT/$HA_BIG" && chmod 0644 "$FTP_ROOT/$HA_BIG" ||
+	die "cannot create $HA_BIG"
+HA_BIG_SUM=$(sha256sum < "$FTP_ROOT/$HA_BIG" | cut -d' ' -f1)
+vsftpd_start
+
+for c in ${PINHOLE_HA_CASES:-paused inflight first-line negative}; do
+	case $c in
+	paused)
+		ha_paused pasv 4
+		ha_paused port 4
+		ha_paused epsv 6
+		ha_paused eprt 6
+		;;
+	inflight)
+		ha_inflight pasv 4
+		ha_inflight eprt 6
+		;;
+	negative)
+		ha_negative no-expsync/pasv-v4 pasv 4 noexp
+		ha_negative no-expsync/eprt-v6 eprt 6 noexp
+		ha_negative no-conntrackd/port-v4 port 4 nosync
+		;;
+	first-line) ha_first_line ;;
+	esac
+done
+if [ -s "$E2E_WORK/ha.times" ]; then
+	e2e_log "failover to data connection: $(sort -n "$E2E_WORK/ha.times" | tr '\n' ' ')s"
+fi
+ha_ctd_stop "$NS_FW1"
+ha_ctd_stop "$NS_FW2"
+e2e_finish
