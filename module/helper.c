@@ -556,6 +556,13 @@ bool pinhole_helper_is_ours(const struct nf_conntrack_helper *helper)
 			  helper == pinhole_registered[1]);
 }
 
+/*
+ * @name travels with every replicated session: conntrackd (1.4.7) drops a
+ * synced entry whose helper name is longer than 11 characters as
+ * malformed (NTA_HELPER_NAME's limit is NFCT_HELPER_NAME_MAX, 16, with its
+ * 4-byte header and the NUL), and the backup firewall then has no session.
+ * PINHOLE_HELPER_NAME, "pinhole-ftp", is exactly 11: never lengthen it.
+ */
 int pinhole_helpers_register(const char *name)
 {
 	int ret;

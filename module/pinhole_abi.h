@@ -15,6 +15,7 @@
 #ifndef PINHOLE_ABI_H
 #define PINHOLE_ABI_H
 
+/* 11 characters, conntrackd's limit for a replicated helper name (helper.c) */
 #define PINHOLE_HELPER_NAME	"pinhole-ftp"
 #define PINHOLE_PROC_NAME	"pinhole_ftp"
 #define PINHOLE_SYSCTL_DIR	"net/netfilter/pinhole_ftp"

@@ -40,6 +40,8 @@ import socket
 import sys
 import time
 
+from ftp_client import negotiate  # exactly the command --mode names
+
 
 def wait_file(path, timeout):
     deadline = time.monotonic() + timeout
@@ -51,33 +53,6 @@ def wait_file(path, timeout):
 
 def stop(args, name):
     open(os.path.join(args.sync, name), "w").close()
-
-
-def negotiate(ftp, mode, timeout):
-    """Send the mode's command; return (listener or None, host, port)."""
-    af = ftp.sock.family
-    if mode == "pasv":
-        host, port = ftplib.parse227(ftp.sendcmd("PASV"))
-        return None, host, port
-    if mode == "epsv":
-        host, port = ftplib.parse229(ftp.sendcmd("EPSV"),
-                                     ftp.sock.getpeername())
-        return None, host, port
-    local = ftp.sock.getsockname()[0]
-    lsock = socket.socket(af, socket.SOCK_STREAM)
-    lsock.bind((local, 0))
-    lsock.listen(1)
-    lsock.settimeout(timeout)
-    port = lsock.getsockname()[1]
-    if mode == "port":
-        if af != socket.AF_INET:
-            raise SystemExit("ha_ftp.py: PORT needs IPv4")
-        ftp.sendcmd("PORT %s,%d,%d" % (local.replace(".", ","),
-                                        port >> 8, port & 0xFF))
-    else:
-        fam = 1 if af == socket.AF_INET else 2
-        ftp.sendcmd("EPRT |%d|%s|%d|" % (fam, local, port))
-    return lsock, local, port
 
 
 def data_connect(ftp, args, lsock, host, port):

@@ -41,6 +41,7 @@ HA_CTD=${HA_CTD:-/usr/sbin/conntrackd}
 HA_EXPSYNC=1
 HA_T0=
 HA_STEPS=
+HA_COMMIT_S=
 HA_FAILOVER_S=
 HA_FW_ACTIVE=
 
@@ -293,9 +294,10 @@ ha_replicated() {
 }
 
 # ha_failover FROM TO: see the header. Sets HA_T0 (when it began),
-# HA_FAILOVER_S (seconds it took) and HA_STEPS (each step's seconds).
+# HA_FAILOVER_S (seconds it took), HA_COMMIT_S (of which the two commits)
+# and HA_STEPS (each step's seconds).
 ha_failover() {
-	local from=$1 to=$2 t op
+	local from=$1 to=$2 t c op
 	HA_T0=${EPOCHREALTIME/,/.}
 	t=$HA_T0
 	HA_STEPS=
@@ -305,12 +307,15 @@ ha_failover() {
 	ha_announce "$to"
 	HA_FW_ACTIVE=$to
 	ha_step announce
+	HA_COMMIT_S=0
 	if ctd_up "$to"; then
+		c=$t
 		for op in "-c ct" "-c expect" -f -R -B; do
 			# shellcheck disable=SC2086 # op: one or two words
 			ctd "$to" $op >> "$E2E_WORK/conntrackd.$to.out" 2>&1 ||
 				e2e_log "conntrackd $op in $to failed"
 			ha_step "${op// /}"
+			[ "$op" != "-c expect" ] || HA_COMMIT_S=$(secs_between "$c" "$t")
 		done
 	fi
 	HA_FAILOVER_S=$(secs_between "$HA_T0" "$t")
