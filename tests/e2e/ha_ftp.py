@@ -5,7 +5,7 @@
     ha_ftp.py --host ADDR --mode {pasv,epsv,port,eprt} --file NAME
               --sync DIR [--when {paused,inflight,idle}] [--second]
               [--resync-line CMD] [--timeout S] [--rcvbuf BYTES]
-              [--wait S]
+              [--wait S] [--tls]
 
 Logs in, then transfer 1: negotiates the data port with exactly the command
 named by --mode and stops at the point --when names, writing DIR/stopped
@@ -17,6 +17,8 @@ and waiting for DIR/go (the test fails the firewalls over meanwhile):
             (--rcvbuf) so that most of the file is still to come
   idle      before transfer 1 (logged in, TYPE I answered): its
             negotiation is then the first line through the new firewall
+With --tls instead: AUTH TLS and login, stop, then NOOP and PASV on the
+encrypted control connection (tls-noop:, tls-pasv: lines), no transfer.
 With --second, on the same control connection afterwards: --resync-line
 (default NOOP; "" for none) and transfer 2, which must open a new pinhole
 on the new firewall; before its data connection it writes DIR/stopped2 and
@@ -117,7 +119,23 @@ def transfer(ftp, args, n, stop_at):
           flush=True)
 
 
+def run_tls(args):
+    """AUTH TLS, stop, then NOOP and PASV over the encrypted connection."""
+    ftp = ftplib.FTP_TLS(timeout=args.timeout)
+    ftp.connect(args.host, 21)
+    ftp.login()
+    print("tls: %s" % ftp.sock.version(), flush=True)
+    stop(args, "stopped")
+    wait_file(os.path.join(args.sync, "go"), args.wait)
+    print("tls-noop: %s" % ftp.sendcmd("NOOP"), flush=True)
+    print("tls-pasv: %s" % ftp.sendcmd("PASV"), flush=True)
+    ftp.quit()
+
+
 def run(args):
+    if args.tls:
+        run_tls(args)
+        return
     ftp = ftplib.FTP(timeout=args.timeout)
     ftp.connect(args.host, 21)
     ftp.login()
@@ -145,6 +163,8 @@ def main():
     p.add_argument("--resync-line", default="NOOP")
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--rcvbuf", type=int, default=0)
+    p.add_argument("--tls", action="store_true",
+                   help="AUTH TLS; stop once logged in, then NOOP and PASV")
     p.add_argument("--wait", type=float, default=120,
                    help="longest wait for DIR/go (the failover)")
     args = p.parse_args()
