@@ -165,7 +165,7 @@ def main():
     p.add_argument("--rcvbuf", type=int, default=0)
     p.add_argument("--tls", action="store_true",
                    help="AUTH TLS; stop once logged in, then NOOP and PASV")
-    p.add_argument("--wait", type=float, default=120,
+    p.add_argument("--wait", type=float, default=300,
                    help="longest wait for DIR/go (the failover)")
     args = p.parse_args()
     try:

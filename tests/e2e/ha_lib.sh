@@ -38,6 +38,7 @@ NS_FW2=fw2
 E2E_NSES=("$NS_CL" "$NS_FW1" "$NS_FW2" "$NS_SV")
 HA_SYNC_NET=10.99.0
 HA_CTD=${HA_CTD:-/usr/sbin/conntrackd}
+HA_PINHOLE_TIMEOUT=300
 HA_EXPSYNC=1
 HA_T0=
 HA_STEPS=
@@ -118,6 +119,14 @@ ha_build() {
 	wait_until 10 pings "$NS_CL" "$SV4" || die "no IPv4 path from cl to sv"
 	wait_until 10 pings "$NS_CL" "$SV6" || die "no IPv6 path from cl to sv"
 	wait_until 10 pings "$NS_FW1" "$HA_SYNC_NET.2" || die "no sync link"
+	# Pinholes live HA_PINHOLE_TIMEOUT seconds instead of 60: under TCG on
+	# a loaded machine, replication plus failover took up to 40 s, and a
+	# pinhole that expired while the client was paused would fail a case
+	# for a reason that is not the failover's.
+	for ns in "$NS_FW1" "$NS_FW2"; do
+		sysctl_ns "$ns" "net.netfilter.pinhole_ftp.timeout=$HA_PINHOLE_TIMEOUT" ||
+			die "cannot set pinhole's timeout in $ns"
+	done
 	FW_NSES=("$NS_FW1" "$NS_FW2")
 	FW_HOOK=forward
 	E2E_DATA_FILTERED=both
