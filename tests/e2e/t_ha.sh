@@ -454,8 +454,12 @@ head -c 4194304 /dev/urandom > "$FTP_ROOT/$HA_BIG" && chmod 0644 "$FTP_ROOT/$HA_
 	die "cannot create $HA_BIG"
 HA_BIG_SUM=$(sha256sum < "$FTP_ROOT/$HA_BIG" | cut -d' ' -f1)
 ha_tls_cert
-# AUTH TLS offered, never required: the other cases speak plain FTP
-vsftpd_start "" ssl_enable=YES allow_anon_ssl=YES force_anon_logins_ssl=NO \
+# AUTH TLS offered, never required: the other cases speak plain FTP. A
+# data connection may stall for a whole failover: 300 s, not lib.sh's 30
+# (a failover took 45 s under a load average of 13, and vsftpd cut the
+# in-flight transfer with 421 Data timeout).
+vsftpd_start "" data_connection_timeout=300 \
+	ssl_enable=YES allow_anon_ssl=YES force_anon_logins_ssl=NO \
 	force_anon_data_ssl=NO require_ssl_reuse=NO \
 	rsa_cert_file="$E2E_WORK/tls.crt" rsa_private_key_file="$E2E_WORK/tls.key"
 
