@@ -41,9 +41,11 @@ typedef uint64_t u64;
 /* Parser states shared by both directions; 0 is what ftp_session_init() leaves. */
 enum {
 	ST_UNSYNCED,		/* no SYN seen: the first segment is a gap */
+	ST_PICKUP,		/* replicated mid-stream: see ftp_session_pickup() */
 	ST_ENCRYPTED,		/* AUTH accepted: nothing more is parsed */
 	ST_SKIP,		/* discard up to and including the next LF */
 	ST_LINE_START,
+	ST_PICKED,		/* a pickup's first byte comes next: TLS or a line */
 	ST_FIRST_DIRECTIONAL,
 };
 
@@ -1348,16 +1350,58 @@ static void stream_resync(struct ftp_run *r, u32 seq, u32 len)
 	note(r, FTP_NOTE_RESYNC);
 }
 
+/* Has this direction's stream position been learnt yet? */
+static bool dir_unsynced(const struct ftp_state *st, enum ftp_dir dir)
+{
+	unsigned int state = dir_state(st, dir);
+
+	return state == ST_UNSYNCED || state == ST_PICKUP;
+}
+
+/*
+ * The first segment of a direction armed by ftp_session_pickup(): its first
+ * byte is taken as a line start (stream_resync() would wait for the next
+ * LF, and miss the PASV that is most often the first line after a
+ * failover). The commands counted by the other direction since its own
+ * pickup are the ones these replies answer: keep them.
+ */
+static void stream_pickup(struct ftp_run *r, u32 seq, u32 len)
+{
+	enum ftp_dir other = r->dir == FTP_DIR_COMMAND ? FTP_DIR_REPLY :
+							 FTP_DIR_COMMAND;
+
+	r->st->next_seq[r->dir] = seq + len;
+	if (dir_unsynced(r->st, other))
+		queue_reset(r->st, 0);
+	set_state(r, ST_PICKED);
+	set_cont(r, false);
+	note(r, FTP_NOTE_RESYNC);
+}
+
+/*
+ * What a picked-up stream begins with. An FTPS session that went opaque on
+ * the other firewall is TLS records here: a record starts with its content
+ * type, 20-23 (RFC 8446 5.1), a control character no FTP line starts with.
+ */
+static void stream_picked(struct ftp_run *r, u8 first)
+{
+	if (first >= 20 && first <= 23) {
+		become_encrypted(r);
+		return;
+	}
+	set_state(r, ST_LINE_START);
+}
+
 static u32 stream_syn(struct ftp_run *r, u32 seq, u32 len)
 {
 	struct ftp_state *st = r->st;
 
 	/* a stale SYN must not rewind the stream over bytes already parsed */
-	if (run_state(r) != ST_UNSYNCED &&
+	if (!dir_unsynced(st, r->dir) &&
 	    (s32)(seq - st->next_seq[r->dir]) < 0)
 		return len;
 	/* the client's SYN: the server's greeting is the first reply due */
-	if (r->dir == FTP_DIR_COMMAND && run_state(r) == ST_UNSYNCED)
+	if (r->dir == FTP_DIR_COMMAND && dir_unsynced(st, r->dir))
 		queue_reset(st, 1);
 	st->next_seq[r->dir] = seq + len;
 	set_state(r, ST_LINE_START);
@@ -1387,6 +1431,16 @@ void ftp_session_set_family(struct ftp_session *s,
 			    enum ftp_family control_family)
 {
 	state_of(s)->family_v6 = control_family == FTP_FAMILY_IPV6;
+}
+
+void ftp_session_pickup(struct ftp_session *s)
+{
+	struct ftp_state *st = state_of(s);
+
+	if (st->cmd_state == ST_UNSYNCED)
+		st->cmd_state = ST_PICKUP;
+	if (st->reply_state == ST_UNSYNCED)
+		st->reply_state = ST_PICKUP;
 }
 
 void ftp_session_set_encrypted(struct ftp_session *s)
@@ -1477,6 +1531,10 @@ u32 ftp_stream_begin(struct ftp_session *s, enum ftp_dir dir, u32 seq,
 		return 0;
 	if (state == ST_UNSYNCED) {
 		stream_resync(&r, seq, len);
+		return 0;
+	}
+	if (state == ST_PICKUP) {
+		stream_pickup(&r, seq, len);
 		return 0;
 	}
 	behind = r.st->next_seq[dir] - seq;
@@ -1915,6 +1973,8 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 	struct ftp_run r = { .st = state_of(s), .dir = dir, .ops = ops, .ctx = ctx };
 	u32 i = 0, next;
 
+	if (n && run_state(&r) == ST_PICKED)
+		stream_picked(&r, data[0]);
 	while (i < n) {
 		if (run_state(&r) <= ST_ENCRYPTED)
 			return;	/* unsynced or opaque: nothing to parse */

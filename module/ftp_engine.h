@@ -146,6 +146,19 @@ bool ftp_session_encrypted(const struct ftp_session *s);
 /* Make the session opaque, as a 234 to AUTH does (learnt elsewhere). */
 void ftp_session_set_encrypted(struct ftp_session *s);
 
+/*
+ * The session was created in the middle of its stream by state replication
+ * (conntrackd committing it after a failover), not from its SYN: in each
+ * direction not seen yet, take the first byte of the first segment as a
+ * line start, as the stock helper's SEQ_PICKUP does, instead of waiting for
+ * the next LF. It is a bet on the other firewall having passed whole lines
+ * last (FTP peers send a command or a reply per write), made once per
+ * direction and counted as a resync. A first byte that starts a TLS record
+ * makes the session opaque (conntrackd does not carry that it was).
+ * Directions already parsing are left alone.
+ */
+void ftp_session_pickup(struct ftp_session *s);
+
 /* Is @dir at the start of a line, outside any multi-line reply? */
 bool ftp_session_at_line_start(const struct ftp_session *s, enum ftp_dir dir);
 

@@ -439,6 +439,19 @@ static bool pinhole_ctinfo_parsed(enum ip_conntrack_info ctinfo)
 	       ctinfo == IP_CT_ESTABLISHED_REPLY;
 }
 
+/*
+ * A data connection is never FTP control. Yet one can carry this helper:
+ * an expectation created over ctnetlink names a helper (conntrackd's
+ * ExpectationSync sends ours with every replicated pinhole), and conntrack
+ * attaches that helper to the connection the expectation admits. Parsing
+ * a file as commands would let its contents open pinholes, and on a
+ * translated session rewrite them.
+ */
+static bool pinhole_is_control(const struct nf_conn *ct)
+{
+	return !ct->master;
+}
+
 static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 			struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
@@ -456,7 +469,7 @@ static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 	struct tcphdr _th;
 	unsigned int dataoff;
 
-	if (!pinhole_ctinfo_parsed(ctinfo))
+	if (!pinhole_ctinfo_parsed(ctinfo) || !pinhole_is_control(ct))
 		return NF_ACCEPT;
 	th = skb_header_pointer(skb, protoff, sizeof(_th), &_th);
 	if (!th)
@@ -501,9 +514,11 @@ static int pinhole_to_nlattr(struct sk_buff *skb, const struct nf_conn *ct)
 /*
  * A conntrack created or updated over ctnetlink (conntrackd replaying the
  * active firewall's table). What the area needs from outside is only what
- * the stream cannot tell: the family, and that the session went opaque
- * (a pinhole_ct_info with PINHOLE_CT_ENCRYPTED, from our own to_nlattr).
- * A live parser is never reset: an update must not make it forget.
+ * the stream cannot tell: the family, that the session went opaque (a
+ * pinhole_ct_info with PINHOLE_CT_ENCRYPTED, from our own to_nlattr; or a
+ * TLS record first, see ftp_session_pickup()) and that the stream is picked
+ * up in the middle. A live parser is never reset: an update must not make
+ * it forget.
  */
 static int pinhole_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
 {
@@ -517,6 +532,8 @@ static int pinhole_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
 	ftp_session_set_family(session, pinhole_family(ct));
 	if (info && (info->flags & PINHOLE_CT_ENCRYPTED))
 		ftp_session_set_encrypted(session);
+	else
+		ftp_session_pickup(session);
 	spin_unlock_bh(&ct->lock);
 	return 0;
 }

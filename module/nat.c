@@ -25,6 +25,7 @@
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/nf_nat.h>
 #include <net/netfilter/nf_nat_helper.h>
+#include <net/netfilter/nf_conntrack_ecache.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>
 
 #include "compat.h"
@@ -155,6 +156,14 @@ static bool pinhole_nat_rewrite(struct pinhole_segment *seg,
 				      seg->protoff, offer->text_start,
 				      old_len, text, len))
 		return false;
+	/*
+	 * The kernel raises no conntrack event for the sequence adjustment
+	 * just recorded. conntrackd replicates a session on its events: a
+	 * backup firewall that never learnt the adjustment would shift
+	 * every later byte of the session after a failover.
+	 */
+	if (len != old_len)
+		nf_conntrack_event_cache(IPCT_SEQADJ, seg->ct);
 	seg->rewritten = true;
 	return true;
 }

@@ -35,7 +35,9 @@ static int pinhole_count_session(struct nf_conn *ct, void *data)
 	const struct nf_conn_help *help = nfct_help(ct);
 	unsigned int *sessions = data;
 
-	if (help && pinhole_helper_is_ours(rcu_access_pointer(help->helper)))
+	/* not a data connection admitted by a replicated pinhole (helper.c) */
+	if (help && !ct->master &&
+	    pinhole_helper_is_ours(rcu_access_pointer(help->helper)))
 		(*sessions)++;
 	return 0;
 }

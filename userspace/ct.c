@@ -77,15 +77,21 @@ static void tuple_from_ct(const struct nf_conntrack *ct,
 	t->dport = get_port(ct, at->pdst);
 }
 
-static bool ct_is_session(const struct nf_conntrack *ct, const char *helper)
-{
-	return nfct_attr_is_set(ct, ATTR_HELPER_NAME) > 0 &&
-	       strcmp(nfct_get_attr(ct, ATTR_HELPER_NAME), helper) == 0;
-}
-
 static bool ct_has_master(const struct nf_conntrack *ct)
 {
 	return nfct_attr_is_set(ct, ATTR_MASTER_L3PROTO) > 0;
+}
+
+/*
+ * A control session: the helper attached and no master. A data connection
+ * admitted by an expectation that conntrackd replicated carries the helper
+ * too (the expectation names it), and is data all the same.
+ */
+static bool ct_is_session(const struct nf_conntrack *ct, const char *helper)
+{
+	return nfct_attr_is_set(ct, ATTR_HELPER_NAME) > 0 &&
+	       strcmp(nfct_get_attr(ct, ATTR_HELPER_NAME), helper) == 0 &&
+	       !ct_has_master(ct);
 }
 
 static void session_from_ct(const struct nf_conntrack *ct,

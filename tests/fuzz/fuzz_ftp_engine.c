@@ -5,7 +5,8 @@
  * Input layout:
  *   byte 0      flags: bit 0 IPv6 control connection, bit 1 SYN seen on
  *               the command direction, bit 2 on the reply direction,
- *               bit 3 chaos (gaps, stale and fresh SYNs, jumps)
+ *               bit 3 chaos (gaps, stale and fresh SYNs, jumps), bit 4
+ *               replicated mid-stream (ftp_session_pickup() at the start)
  *   bytes 1-4   command direction ISN, 5-8 reply direction ISN
  *   bytes 9-12  seed of the generator that splits and retransmits
  *   the rest    chunks of stream: 0xFE ends a chunk and sends the next
@@ -229,6 +230,8 @@ static void run_init(struct run *r, const u8 *data, struct offer_log *log)
 	log->n = 0;
 	ftp_session_init(&r->s, r->family);
 	check(!ftp_session_encrypted(&r->s), "encrypted at start");
+	if (data[0] & 16)
+		ftp_session_pickup(&r->s);
 	for (dir = 0; dir < 2; dir++) {
 		r->seq[dir] = read_u32(data + 1 + 4 * dir) + 1;
 		if (data[0] & (2 << dir))

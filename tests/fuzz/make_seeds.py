@@ -20,7 +20,7 @@ def seed(flags, isn_cmd, isn_reply, rng, chunks):
 
 
 SYN = 2 | 4
-V6, CHAOS = 1, 8
+V6, CHAOS, PICKUP = 1, 8, 16
 
 SEEDS = {
     "session_v4": (SYN, 1000, 5000, 1, [
@@ -48,6 +48,17 @@ SEEDS = {
         (CMD, "AUTH TLS\r\n"),
         (REPLY, "234 Proceed with negotiation.\r\n\x16\x03\x01\x02\x00\x01"),
         (CMD, "\x16\x03\x01PORT 10,0,0,1,4,1\r\n"),
+    ]),
+    "pickup_failover": (PICKUP, 0x7fff0000, 0x12340000, 5, [
+        (CMD, "PASV\r\n"),
+        (REPLY, "227 Entering Passive Mode (10,0,0,2,4,1)\r\n"),
+        (CMD, "PORT 10,0,0,1,4,1\r\nEPRT |1|10.0.0.1|1026|\r\n"),
+        (REPLY, "200 ok\r\n200 ok\r\n"),
+    ]),
+    "pickup_tls": (PICKUP | V6, 5, 6, 6, [
+        (REPLY, "\x17\x03\x03\x00\x20229 (|||6446|)\r\n"),
+        (CMD, "EPSV\r\n"),
+        (REPLY, "229 (|||6446|)\r\n"),
     ]),
     "multiline": (SYN, 1, 2, 4, [
         (CMD, "PASV\r\n"),

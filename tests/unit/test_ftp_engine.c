@@ -830,6 +830,101 @@ static void test_zeroed_session_family(void)
 	CHECK(ftp_session_encrypted(&r.s), "not opaque");
 }
 
+/* A session replicated mid-stream (conntrackd), armed for a pickup. */
+static void rig_pickup(struct rig *r, enum ftp_family family)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq[FTP_DIR_COMMAND] = 0x7fff0001;
+	r->seq[FTP_DIR_REPLY] = 0x12340001;
+	ftp_session_set_family(&r->s, family);
+	ftp_session_pickup(&r->s);
+}
+
+/*
+ * The first line after a failover is parsed: a PASV and its 227, an EPSV
+ * and its 229, a PORT, an EPRT; each pickup counted as a resync.
+ */
+static void test_pickup_first_line(void)
+{
+	static struct rig r;
+
+	rig_pickup(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PASV\r\n");
+	reply(&r, "227 Entering Passive Mode (10,0,0,2,4,1)\r\n");
+	CHECK_STR(r.bare, "227 accepted 10.0.0.2 1025");
+	CHECK(r.notes[FTP_NOTE_RESYNC] == 2, "resyncs %d", r.notes[FTP_NOTE_RESYNC]);
+	rig_pickup(&r, FTP_FAMILY_IPV6);
+	cmd(&r, "EPSV\r\n");
+	reply(&r, "229 Entering Extended Passive Mode (|||5000|)\r\n");
+	CHECK_STR(r.bare, "229 accepted v6 5000");
+	rig_pickup(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "PORT 10,0,0,1,4,1\r\n");
+	CHECK_STR(r.bare, "port accepted 10.0.0.1 1025");
+	rig_pickup(&r, FTP_FAMILY_IPV6);
+	cmd(&r, "EPRT |2|2001:db8::1|5000|\r\n");
+	CHECK_STR(r.bare, "eprt accepted 2001:db8::1 5000");
+}
+
+/*
+ * The server speaks first after the failover (a reply the other firewall
+ * never passed): it answers nothing, and the PASV that follows still draws
+ * its 227. A 227 before any command answers nothing either.
+ */
+static void test_pickup_reply_first(void)
+{
+	static struct rig r;
+
+	rig_pickup(&r, FTP_FAMILY_IPV4);
+	reply(&r, "213 4096\r\n");
+	cmd(&r, "PASV\r\n");
+	reply(&r, "227 (10,0,0,2,4,1)\r\n");
+	CHECK_STR(r.bare, "227 accepted 10.0.0.2 1025");
+	rig_pickup(&r, FTP_FAMILY_IPV4);
+	reply(&r, "227 (10,0,0,2,4,1)\r\n");
+	CHECK_STR(r.bare, "227 unanswered");
+}
+
+/* An FTPS session picked up in its ciphertext goes opaque at once. */
+static void test_pickup_tls_record(void)
+{
+	static const u8 record[] = { 0x17, 0x03, 0x03, 0x00, 0x05, 'P', 'A',
+				     'S', 'V', '\n' };
+	static struct rig r;
+
+	rig_pickup(&r, FTP_FAMILY_IPV4);
+	seg_n(&r, FTP_DIR_COMMAND, record, sizeof(record));
+	CHECK(ftp_session_encrypted(&r.s), "a TLS record left the session parsed");
+	CHECK(r.notes[FTP_NOTE_ENCRYPTED] == 1, "encrypted noted %d times",
+	      r.notes[FTP_NOTE_ENCRYPTED]);
+	cmd(&r, "PORT 10,0,0,1,4,1\r\n");
+	reply(&r, "227 (10,0,0,2,4,1)\r\n");
+	CHECK(r.offers == 0, "offers in an opaque session: %s", r.bare);
+	/* a reply record first does the same */
+	rig_pickup(&r, FTP_FAMILY_IPV4);
+	seg_n(&r, FTP_DIR_REPLY, record, sizeof(record));
+	CHECK(ftp_session_encrypted(&r.s), "a TLS reply record left it parsed");
+}
+
+/*
+ * Only the first segment is a bet: a later gap waits for the next line as
+ * ever, and a direction that was already parsing is not armed again.
+ */
+static void test_pickup_once(void)
+{
+	static struct rig r;
+
+	rig_pickup(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "NOOP\r\n");
+	r.seq[FTP_DIR_COMMAND] += 100;	/* a gap */
+	cmd(&r, "PORT 10,0,0,1,4,1\r\nPORT 10,0,0,1,4,2\r\n");
+	CHECK_STR(r.bare, "port accepted 10.0.0.1 1026");
+	rig_init(&r, FTP_FAMILY_IPV4);
+	cmd(&r, "STOR a");
+	ftp_session_pickup(&r.s);
+	cmd(&r, "PORT 10,0,0,1,4,1\r\n");
+	CHECK(r.offers == 0, "the tail of a line parsed: %s", r.bare);
+}
+
 /* A port 0 refusal still names the address it parsed. */
 static void test_refusal_names_address(void)
 {
@@ -1075,6 +1170,10 @@ static const struct {
 	{ "replay_other_direction_busy", test_replay_while_other_direction_parses },
 	{ "replay_finds_nothing_else", test_replay_finds_nothing_else },
 	{ "zeroed_session_family", test_zeroed_session_family },
+	{ "pickup_first_line", test_pickup_first_line },
+	{ "pickup_reply_first", test_pickup_reply_first },
+	{ "pickup_tls_record", test_pickup_tls_record },
+	{ "pickup_once", test_pickup_once },
 	{ "refusal_names_address", test_refusal_names_address },
 	{ "refusal_in_multiline", test_refusal_in_multiline },
 	{ "replay_unsafe_after_unclean_start", test_replay_unsafe_after_unclean_start },
