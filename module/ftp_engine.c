@@ -1443,6 +1443,13 @@ void ftp_session_pickup(struct ftp_session *s)
 		st->reply_state = ST_PICKUP;
 }
 
+bool ftp_session_pickup_pending(const struct ftp_session *s, enum ftp_dir dir)
+{
+	const struct ftp_state *st = (const struct ftp_state *)s->opaque;
+
+	return dir_state(st, dir) == ST_PICKUP;
+}
+
 void ftp_session_set_encrypted(struct ftp_session *s)
 {
 	struct ftp_run r = { .st = state_of(s) };

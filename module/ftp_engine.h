@@ -159,6 +159,9 @@ void ftp_session_set_encrypted(struct ftp_session *s);
  */
 void ftp_session_pickup(struct ftp_session *s);
 
+/* Does @dir still wait for the first segment of a pickup? */
+bool ftp_session_pickup_pending(const struct ftp_session *s, enum ftp_dir dir);
+
 /* Is @dir at the start of a line, outside any multi-line reply? */
 bool ftp_session_at_line_start(const struct ftp_session *s, enum ftp_dir dir);
 

@@ -248,6 +248,8 @@ static void pinhole_parse(struct pinhole_segment *seg,
 		ftp_session_init(session, pinhole_family(seg->ct));
 	else
 		ftp_session_set_family(session, pinhole_family(seg->ct));
+	if (nat && ftp_session_pickup_pending(session, seg->stream))
+		pinhole_nat_adopt(seg->ct);
 	before = *session;
 	from = ftp_stream_begin(session, seg->stream, seq, len, th->syn,
 				&pinhole_engine_ops, seg);

@@ -44,6 +44,61 @@ void pinhole_nat_expectfn(struct nf_conn *new, struct nf_conntrack_expect *exp)
 	nf_nat_follow_master(new, exp);
 }
 
+/*
+ * Which way a replicated pinhole's data connection runs, as
+ * pinhole_nat_open() records it in exp->dir: opposite to its announcer,
+ * the peer whose outside address the pinhole expects.
+ */
+static int pinhole_nat_adopted_dir(const struct nf_conn *ct,
+				   const struct nf_conntrack_expect *exp)
+{
+	const union nf_inet_addr *client_outside =
+		&ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3;
+	const union nf_inet_addr *server_outside =
+		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u3;
+
+	if (nf_inet_addr_cmp(&exp->tuple.dst.u3, client_outside))
+		return IP_CT_DIR_REPLY;
+	if (nf_inet_addr_cmp(&exp->tuple.dst.u3, server_outside))
+		return IP_CT_DIR_ORIGINAL;
+	return -1;
+}
+
+/*
+ * A firewall that took a translated session over (conntrackd, after a
+ * failover) got its pinholes over ctnetlink without their translation:
+ * conntrackd carries an expectation's NAT data and function, but
+ * libnetfilter_conntrack (1.0.9) writes neither into the kernel. Such a
+ * pinhole would admit the data connection untranslated, to the firewall's
+ * own outside address. Give each the translation pinhole_nat_open() gives:
+ * its master's, to the port it expects (the announced port, which pinhole
+ * keeps whenever it is free on the outside: a port it had to change is
+ * lost with the NAT data, and that data connection fails). Called at the
+ * session's first segment on this firewall, before the peers can have
+ * used a pinhole of its transfers: the data connection of a negotiated
+ * transfer follows its RETR/STOR/LIST.
+ */
+void pinhole_nat_adopt(struct nf_conn *ct)
+{
+	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_conntrack_expect *exp;
+	int dir;
+
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	hlist_for_each_entry(exp, &help->expectations, lnode) {
+		if (exp->expectfn || (exp->flags & NF_CT_EXPECT_PERMANENT) ||
+		    !pinhole_helper_is_ours(rcu_access_pointer(exp->helper)))
+			continue;
+		dir = pinhole_nat_adopted_dir(ct, exp);
+		if (dir < 0)
+			continue;
+		exp->saved_proto.tcp.port = exp->tuple.dst.u.tcp.port;
+		exp->dir = dir;
+		exp->expectfn = pinhole_nat_expectfn;
+	}
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+}
+
 /* EPRT keeps the delimiter the client chose: the byte before the text. */
 static bool pinhole_eprt_delimiter(const struct pinhole_segment *seg,
 				   const struct ftp_offer *offer, char *delim)

@@ -218,6 +218,7 @@ int pinhole_open(struct nf_conn *ct, enum ip_conntrack_dir dir,
 /* nat.c */
 bool pinhole_nat_active(const struct nf_conn *ct);
 void pinhole_nat_expectfn(struct nf_conn *new, struct nf_conntrack_expect *exp);
+void pinhole_nat_adopt(struct nf_conn *ct);
 bool pinhole_nat_open(struct pinhole_segment *seg,
 		      const struct ftp_offer *offer);
 void pinhole_nat_replay(struct pinhole_segment *seg,
