@@ -15,7 +15,9 @@
 #                     the data connection carries pinhole's helper on fw2
 #                     (the replicated expectation names it), and fw2 must
 #                     not parse it (data/MODE-vF: its line counters move
-#                     only for transfer 2's own negotiation)
+#                     only for transfer 2's own negotiation; its
+#                     sessions_open gauge and pinholectl show count one
+#                     session, not the data connection)
 #   show/MODE-vF      right after the commit, pinholectl show in fw2 lists
 #                     the replicated session and its pinhole
 #   resync/MODE-vF    on the same control connection, after one line
@@ -165,6 +167,7 @@ ha_wait_replicated() {
 # ha_paused MODE FAMILY: paused/, show/ and resync/ cases (see the header).
 ha_paused() {
 	local mode=$1 fam=$2 tag=$1-v$2 port port2 e0 e1 f0 f1 o0 o1 r0 r1 l0 l1 go conn total rc=0
+	local sessions listed
 	ha_reset
 	ha_client "paused/$tag" "$mode" "$fam" --file "$HA_LINES" --second \
 		--timeout "$E2E_T_XFER"
@@ -195,9 +198,15 @@ ha_paused() {
 	l1=$(fw2_lines)
 	conn=$(ha_line connected1)
 	# transfer 2's PASV+227, EPSV+229, PORT or EPRT: its announcing line
+	sessions=$(fw2_pin sessions_open)
+	listed=$("$PCTL" --netns "$NS_FW2" --json show 2>&1 | /usr/bin/python3 -c \
+		'import json, sys; print(len(json.load(sys.stdin)["sessions"]))' 2>&1)
 	if [ "$l1" != $((l0 + 1)) ]; then
 		e2e_fail "data/$tag" "fw2's announcing-line counters moved $l0 -> $l1" \
 			"(want +1, transfer 2's own): it parsed the data connection"
+	elif [ "$sessions" != 1 ] || [ "$listed" != 1 ]; then
+		e2e_fail "data/$tag" "fw2 counts $sessions sessions open, pinholectl lists" \
+			"'$listed' (want 1: transfer 1's data connection is no session)"
 	else
 		e2e_pass "data/$tag"
 	fi
