@@ -30,7 +30,7 @@ export PINHOLE_KERNEL=debug
 export PINHOLE_TIMEOUT_SCALE=${PINHOLE_TIMEOUT_SCALE:-4}
 
 SUITES=(e2e-basic e2e-clients e2e-hosts e2e-split e2e-resync e2e-reuse
-	e2e-policy e2e-nat e2e-hardening e2e-fidelity pinholectl-e2e)
+	e2e-policy e2e-nat e2e-hardening e2e-fidelity e2e-ha pinholectl-e2e)
 [ $# -gt 0 ] && SUITES=("$@")
 
 passed=0
