@@ -39,7 +39,7 @@
 	X(refused_unanswered,	"227/229 with no PASV/EPSV outstanding") \
 	X(refused_limit_reached, "session already holds max_pinholes pinholes") \
 	X(refused_encrypted,	"sessions that switched to TLS (AUTH + 234)") \
-	X(resyncs,		"stream gaps; parsing resumed at the next line") \
+	X(resyncs,		"stream gaps, parsing resumed at the next line; pickups after a failover") \
 	X(alloc_failures,	"expectation allocation or insertion failed") \
 	X(dropped,		"segments dropped for a refused line (enforce=1)") \
 	X(nat_unrewritable,	"announcing lines left unchanged on a NATed session") \
