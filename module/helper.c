@@ -441,21 +441,6 @@ static bool pinhole_ctinfo_parsed(enum ip_conntrack_info ctinfo)
 	       ctinfo == IP_CT_ESTABLISHED_REPLY;
 }
 
-/*
- * A data connection is never FTP control. Yet one can carry this helper:
- * an expectation created over ctnetlink names a helper (conntrackd's
- * ExpectationSync sends ours with every replicated pinhole), and a kernel
- * whose struct nf_conntrack_expect has no assign_helper attaches exp->helper
- * to the connection the expectation admits. (Debian's 6.1.192 and 6.12.117
- * have the field, and ctnetlink leaves it empty.) Parsing a file as commands
- * would let its contents open pinholes, and on a translated session rewrite
- * them.
- */
-static bool pinhole_is_control(const struct nf_conn *ct)
-{
-	return !ct->master;
-}
-
 static int pinhole_help(struct sk_buff *skb, unsigned int protoff,
 			struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {

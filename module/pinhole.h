@@ -238,6 +238,22 @@ bool pinhole_neutralise(struct pinhole_segment *seg,
 /* helper.c */
 unsigned int pinhole_policy_timeout(void);
 bool pinhole_helper_is_ours(const struct nf_conntrack_helper *helper);
+
+/*
+ * A data connection is never FTP control. Yet one can carry this helper:
+ * an expectation created over ctnetlink names a helper (conntrackd's
+ * ExpectationSync sends ours with every replicated pinhole), and a kernel
+ * whose struct nf_conntrack_expect has no assign_helper attaches exp->helper
+ * to the connection the expectation admits. (Debian's 6.1.192 and 6.12.117
+ * have the field, and ctnetlink leaves it empty.) Parsing a file as commands
+ * would let its contents open pinholes, and on a translated session rewrite
+ * them.
+ */
+static inline bool pinhole_is_control(const struct nf_conn *ct)
+{
+	return !ct->master;
+}
+
 int pinhole_helpers_register(const char *name);
 void pinhole_helpers_unregister(void);
 

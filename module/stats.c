@@ -35,8 +35,7 @@ static int pinhole_count_session(struct nf_conn *ct, void *data)
 	const struct nf_conn_help *help = nfct_help(ct);
 	unsigned int *sessions = data;
 
-	/* not a data connection admitted by a replicated pinhole (helper.c) */
-	if (help && !ct->master &&
+	if (help && pinhole_is_control(ct) &&
 	    pinhole_helper_is_ours(rcu_access_pointer(help->helper)))
 		(*sessions)++;
 	return 0;

@@ -83,7 +83,8 @@ static bool ct_has_master(const struct nf_conntrack *ct)
 }
 
 /*
- * A control session: the helper attached and no master. A data connection
+ * A control session: the helper attached and no master. On a kernel whose
+ * expectations have no separate helper to assign, a data connection
  * admitted by an expectation that conntrackd replicated carries the helper
  * too (the expectation names it), and is data all the same.
  */
