@@ -45,6 +45,10 @@ fi
 
 echo scan > "$kml"
 echo clear > "$kml"
+# No automatic scans while CMD runs: under TCG a scan of a loaded guest
+# takes long enough to stall it, and the explicit scans below are the
+# ones that judge.
+echo scan=off > "$kml"
 
 # The e2e library's waits stretch by PINHOLE_TIMEOUT_SCALE on their own
 # (tests/e2e/lib.sh); setting them here would override the longer

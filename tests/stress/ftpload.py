@@ -16,6 +16,15 @@ Writes one JSON line per event to --log (kind xfer: t0, t1, ok, err,
 session, family, cmd, nat; kind session: connect/lost/reconnect) and a
 status line every 2 s to --status. Ends after --duration seconds, QUITs
 every session and prints a JSON summary on stdout.
+
+At most --connect-parallel sessions log in at once: a ramp that started
+every login on schedule piled up hundreds of half-done dialogs when the
+guest fell behind, and the generator's own event loop then stalled for up
+to 15 s, long enough to time transfers out that nothing had hindered
+(the first debug-kernel run, 2026-12-01). The status task measures the
+loop: a 2 s tick that comes more than 1 s late is logged as kind stall
+(t0, t1), so that the report can show the generator, not the firewall,
+was not keeping up.
 """
 import argparse
 import asyncio
@@ -52,6 +61,8 @@ class Load:
         self.connects = 0
         self.expected = payload(args.size)
         self.errors = collections.Counter()   # failed transfers by error
+        self.logins = asyncio.Semaphore(args.connect_parallel)
+        self.max_stall = 0.0
         self.log = open(args.log, "a", buffering=1)
 
     def event(self, **kw):
@@ -109,6 +120,10 @@ class Session:
         await self.w.drain()
 
     async def connect(self):
+        async with self.L.logins:
+            await self.login()
+
+    async def login(self):
         fam = socket.AF_INET6 if self.v6 else socket.AF_INET
         gen = self.L.gen
         self.r, self.w = await asyncio.wait_for(asyncio.open_connection(
@@ -263,15 +278,23 @@ class Session:
             self.drop()
 
 
-async def status(load):
+async def status(load, tick=2.0):
     with open(load.a.status, "w", buffering=1) as f:
         while not load.stop:
             top = "; ".join("%dx %s" % (n, e) for e, n in
                             load.errors.most_common(2))
-            f.write("t=%d connected=%d holding=%d ok=%d failed=%d%s\n" % (
-                time.time() - load.t_start, load.connected, load.holding,
-                load.ok, load.failed, " errors: " + top if top else ""))
-            await asyncio.sleep(2)
+            f.write("t=%d connected=%d holding=%d ok=%d failed=%d "
+                    "max_stall=%.1f%s\n" % (
+                        time.time() - load.t_start, load.connected,
+                        load.holding, load.ok, load.failed, load.max_stall,
+                        " errors: " + top if top else ""))
+            t0 = time.time()
+            await asyncio.sleep(tick)
+            late = time.time() - t0 - tick
+            if late > 1.0:
+                load.max_stall = max(load.max_stall, late)
+                load.event(kind="stall", t0=round(t0 + tick, 3),
+                           t1=round(time.time(), 3))
 
 
 async def main():
@@ -291,13 +314,15 @@ async def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--xfer-timeout", type=float, default=20)
     ap.add_argument("--ctrl-timeout", type=float, default=30)
+    ap.add_argument("--connect-parallel", type=int, default=16)
     ap.add_argument("--log", required=True)
     ap.add_argument("--status", required=True)
     ap.add_argument("--pidfile", help="write our pid here (for signals)")
     args = ap.parse_args()
     args.interval = tuple(float(x) for x in args.interval.split("-"))
-    if args.sessions < 1 or args.duration <= 0:
-        ap.error("--sessions and --duration must be positive")
+    if args.sessions < 1 or args.duration <= 0 or args.connect_parallel < 1:
+        ap.error("--sessions, --duration and --connect-parallel must be "
+                 "positive")
     load = Load(args)
     loop = asyncio.get_running_loop()
     if args.pidfile:
@@ -326,6 +351,7 @@ async def main():
     print(json.dumps(dict(ok=load.ok, failed=load.failed,
                           connects=load.connects,
                           peak_connected=load.peak_connected,
+                          max_stall=round(load.max_stall, 1),
                           unfinished=len(pending))), flush=True)
 
 

@@ -3,7 +3,7 @@
 """Verdicts and the table of make stress, from the files
 tests/stress/stress.sh leaves in its work directory:
 
-  load.log     ftpload.py's JSON events (transfers, sessions)
+  load.log     ftpload.py's JSON events (transfers, sessions, stalls)
   windows      "START END NAME": a disruption ran from START to END
   deleted      "T SRC SPORT": conntrack -D removed that master at T
   facts        "key value" lines measured by stress.sh
@@ -39,7 +39,7 @@ def main():
     a = ap.parse_args()
     w = a.work
 
-    xfers, connects = [], []
+    xfers, connects, stalls = [], [], []
     with open(os.path.join(w, "load.log")) as f:
         for line in f:
             e = json.loads(line)
@@ -47,6 +47,8 @@ def main():
                 xfers.append(e)
             elif e["kind"] == "session" and e["what"] == "connect":
                 connects.append(e)
+            elif e["kind"] == "stall":
+                stalls.append((e["t0"], e["t1"]))
     windows = [(float(s), float(e), n)
                for s, e, n in read_lines(os.path.join(w, "windows"))]
     deleted = [(float(t), src, int(p))
@@ -65,6 +67,12 @@ def main():
         for t_conn, sess in owner.get((src, port), []):
             if t_conn <= t:
                 excused_after[sess].append(t)
+
+    def stalled_during(x):
+        # Seconds the load generator itself stood still during x: a
+        # diagnosis printed with a failure, never an excuse for one.
+        return sum(max(0.0, min(e, x["t1"]) - max(s, x["t0"]))
+                   for s, e in stalls)
 
     def window_of(x):
         for s, e, n in windows:
@@ -137,10 +145,11 @@ def main():
     verdict(calm_fail == 0, "transfers",
             "%d transfers failed outside every disruption, e.g. %s"
             % (calm_fail, "; ".join(
-                "%.0f s session %d v%d %s%s: %s" % (
+                "%.0f s session %d v%d %s%s: %s (generator stalled %.0f s "
+                "of it)" % (
                     x["t0"] - t_start, x["session"],
                     x["family"], x["cmd"], " nat" if x["nat"] else "",
-                    x["err"]) for x in fails[:3])))
+                    x["err"], stalled_during(x)) for x in fails[:3])))
     verdict(calm_ok >= a.sessions, "transfers-count",
             "only %d transfers outside disruptions (want >= %d)"
             % (calm_ok, a.sessions))
@@ -183,6 +192,9 @@ def main():
         ("peak expectations (fw)", peak_exp),
         ("disruptions", len(windows)),
         ("masters deleted (conntrack -D)", len(deleted)),
+        ("load generator stalls > 1 s", "%d, longest %.1f s, %.0f s in all"
+         % (len(stalls), max((e - s for s, e in stalls), default=0.0),
+            sum(e - s for s, e in stalls))),
     ]
     for k in sorted(facts):
         if k.startswith("show_"):
