@@ -645,14 +645,18 @@ ftplib_get() {
 	client_run "$t" /usr/bin/python3 "$E2E_DIR/ftp_client.py" "${args[@]}"
 }
 
-# client_run TIMEOUT CMD...: run a client in cl, bounded by TIMEOUT (+5 s);
-# its output goes to $E2E_WORK/client.log (shown with E2E_VERBOSE=1).
+# client_run TIMEOUT CMD...: run a client in cl, bounded by TIMEOUT plus
+# 5 s per E2E_SCALE: a client's own timeout starts after it has started
+# (python) and logged in, which on the debug kernel took more than 5 s
+# (check-debug, fidelity/enforce-drops/ftplib-eprt-v6 killed at 39 s with
+# its own 32 s timeout still running); its output goes to
+# $E2E_WORK/client.log (shown with E2E_VERBOSE=1).
 client_run() {
 	local t=$1
 	shift
 	[ "${E2E_VERBOSE:-0}" != 1 ] || echo "# cl\$ $*" >&2
 	local rc=0
-	timeout -k 2 $((t + 5)) ip netns exec "$NS_CL" "$@" \
+	timeout -k 2 $((t + 5 * E2E_SCALE)) ip netns exec "$NS_CL" "$@" \
 		> "$E2E_WORK/client.log" 2>&1 || rc=$?
 	{ echo "== cl\$ $* (exit $rc)"; cat "$E2E_WORK/client.log"; } \
 		>> "$E2E_WORK/clients.log"
