@@ -14,10 +14,11 @@
 # (scripts/guest/debug-check.sh).
 #
 # The suites run in PINHOLE_DEBUG_LANES (default 2) guests at once, each
-# lane a tests/run.sh of its own: a test guest keeps about one host core
-# busy (its scenarios are mostly one client at a time), so on the 2-core
-# build machine two lanes take about half the time of one. Suites go to
-# lanes longest first, by their measured length (suite_weight).
+# lane a tests/run.sh of its own: a test guest leaves much of the 2-core
+# build machine idle (its scenarios are mostly one client at a time), so
+# two lanes took 2 h 9 min where one was estimated at about 3.3 h (each
+# guest runs slower beside the other). Suites go to lanes longest first,
+# by their measured length (suite_weight).
 #
 # Environment: PINHOLE_TIMEOUT_SCALE (default 4) multiplies each suite's
 # guest timeout (KASAN and lockdep under TCG are slow); PINHOLE_LOGDIR as
