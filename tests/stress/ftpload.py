@@ -351,7 +351,6 @@ async def main():
     print(json.dumps(dict(ok=load.ok, failed=load.failed,
                           connects=load.connects,
                           peak_connected=load.peak_connected,
-                          max_stall=round(load.max_stall, 1),
                           unfinished=len(pending))), flush=True)
 
 
