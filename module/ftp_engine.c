@@ -34,6 +34,7 @@ typedef uint64_t u64;
 #ifndef __always_inline	/* glibc's sys/cdefs.h has one */
 #define __always_inline inline __attribute__((__always_inline__))
 #endif
+#define noinline __attribute__((__noinline__))
 #endif
 
 #include "ftp_engine.h"
@@ -1699,29 +1700,36 @@ static void line_filter_init(const struct ftp_run *r, struct line_filter *f)
 }
 
 /*
- * 0x80 in each byte of @x that is zero, and perhaps in some bytes right
- * above one (the borrow of the subtraction): cheaper than zero_bytes(),
- * for masks where a false alarm costs only a closer look.
+ * Bit 7 of each byte of @x that is zero, and perhaps of some bytes right
+ * above one (the borrow of the subtraction), set; the other bits are
+ * noise. Cheaper than zero_bytes(), where a false alarm costs only a
+ * closer look and the result is masked by line start flags (bit 7 only).
  */
-static u64 maybe_zero_bytes(u64 x)
+static u64 maybe_zero_bits(u64 x)
 {
-	return (x - REPEAT(1)) & ~x & REPEAT(0x80);
+	return (x - REPEAT(1)) & ~x;
 }
 
 /*
- * Commands: b & 0xca == 0x40 lets P and E through in either case (PORT,
- * PASV, EPRT, EPSV), and with them A, D, Q, T, U, @ and `; the top bit lets
- * a Telnet IAC through.
+ * Bit 7 of each byte that may begin a line worth parsing; the other bits
+ * are noise, for the caller's mask of line starts to clear. Commands:
+ * b & 0xca == 0x40 lets P and E through in either case (PORT, PASV, EPRT,
+ * EPSV), and with them A, D, Q, T, U, @ and `; a byte's own top bit lets a
+ * Telnet IAC through.
  */
-static __always_inline u64 start_candidates(const struct line_filter *f,
-					    u64 x)
+static __always_inline u64 start_candidates_as(const struct line_filter *f,
+					       u64 x, bool command)
 {
-	if (f->command)
-		return (x & REPEAT(0x80)) |
-		       maybe_zero_bytes((x & REPEAT(0xca)) ^ REPEAT(0x40));
+	if (command)
+		return x | maybe_zero_bits((x & REPEAT(0xca)) ^ REPEAT(0x40));
 	if (!f->two)
-		return maybe_zero_bytes((x & f->mask) ^ f->want);
-	return maybe_zero_bytes(x ^ f->want) | maybe_zero_bytes(x ^ f->want2);
+		return maybe_zero_bits((x & f->mask) ^ f->want);
+	return maybe_zero_bits(x ^ f->want) | maybe_zero_bits(x ^ f->want2);
+}
+
+static u64 start_candidates(const struct line_filter *f, u64 x)
+{
+	return start_candidates_as(f, x, f->command);
 }
 
 /* Do the four bytes a command line starts with name PORT/PASV/EPRT/EPSV? */
@@ -1798,6 +1806,7 @@ struct line_skip {
 	struct line_filter f;
 	u32 lines;
 	u64 starts;	/* the bytes of the next word that begin a line */
+	bool found;	/* skip_quiet_words() stopped at a line start */
 };
 
 /*
@@ -1816,17 +1825,48 @@ static u32 lane_sum(u64 lanes)
 }
 
 /*
- * The common case of skip_lines(), two words a turn: no byte that begins a
- * line is a candidate (and most words begin none). Returns the offset of
- * the first word it left for skip_word().
+ * The first line start worth parsing in the two words at data[i], whose
+ * candidate line starts are @c0 and @c1 and whose LFs are @lf0 and @lf1,
+ * or 2 * WORD_BYTES; the LFs before it are added to @lanes, the per-byte
+ * line count of skip_quiet_words(). Out of its loop: most of its turns
+ * never come here, and keep their registers.
  */
-static u32 skip_quiet_words(struct line_skip *ls, const u8 *data, u32 i,
-			    u32 n)
+static noinline u32 quiet_pair_start(const struct ftp_run *r,
+				     const struct line_filter *f,
+				     const u8 *data, u32 i, u32 n, u64 c0,
+				     u64 c1, u64 lf0, u64 lf1, u64 *lanes)
+{
+	u32 k = c0 ? first_start(r, f, data, i, n, c0) : WORD_BYTES;
+
+	if (k < WORD_BYTES) {
+		*lanes += (lf0 & bytes_below(k)) >> 7;
+		return k;
+	}
+	*lanes += lf0 >> 7;
+	k = c1 ? first_start(r, f, data, i + WORD_BYTES, n, c1) : WORD_BYTES;
+	*lanes += (lf1 & bytes_below(k)) >> 7;
+	return WORD_BYTES + k;
+}
+
+/*
+ * The common case of skip_lines(), two words a turn while two are left:
+ * most words begin no line, and most candidate line starts are not worth
+ * parsing either (a multi-line reply's body, commands that begin with the
+ * same letters as PORT), judged without leaving the loop. Returns the
+ * offset of the first line start worth parsing, with ls->found set, or
+ * where it stopped (fewer than two words left, or QUIET_TURNS turns).
+ * Inlined once per direction, so that the command loop's candidate test
+ * is all constants.
+ */
+static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
+						struct line_skip *ls,
+						const u8 *data, u32 i, u32 n,
+						bool command)
 {
 	const struct line_filter f = ls->f;
-	u64 x0, x1, lf0, lf1, s0, s1, lanes = 0, starts = ls->starts;
+	u64 x0, x1, lf0, lf1, s0, s1, c0, c1, lanes = 0, starts = ls->starts;
 	u32 end = n - i > 2 * WORD_BYTES * QUIET_TURNS ?
-		  i + 2 * WORD_BYTES * QUIET_TURNS : n;
+		  i + 2 * WORD_BYTES * QUIET_TURNS : n, k;
 
 	/* in locals: ls could alias data for all the compiler knows */
 	for (; end - i >= 2 * WORD_BYTES; i += 2 * WORD_BYTES) {
@@ -1836,16 +1876,35 @@ static u32 skip_quiet_words(struct line_skip *ls, const u8 *data, u32 i,
 		lf1 = bytes_equal(x1, '\n');
 		s0 = starts | lf0 << 8;
 		s1 = lf0 >> 56 | lf1 << 8;
-		/* most turns of long lines begin no line: no candidates needed */
-		if ((s0 | s1) && ((s0 & start_candidates(&f, x0)) |
-				  (s1 & start_candidates(&f, x1))))
-			break;
-		lanes += (lf0 >> 7) + (lf1 >> 7);
 		starts = lf1 >> 56;
+		/* most turns of long lines begin no line: no candidates needed */
+		if (s0 | s1) {
+			c0 = s0 & start_candidates_as(&f, x0, command);
+			c1 = s1 & start_candidates_as(&f, x1, command);
+			if (c0 | c1) {
+				k = quiet_pair_start(r, &f, data, i, n, c0, c1,
+						     lf0, lf1, &lanes);
+				if (k < 2 * WORD_BYTES) {
+					ls->found = true;
+					i += k;
+					break;
+				}
+				continue;
+			}
+		}
+		lanes += (lf0 >> 7) + (lf1 >> 7);
 	}
 	ls->lines += lane_sum(lanes);
 	ls->starts = starts;
 	return i;
+}
+
+static u32 skip_quiet_words(const struct ftp_run *r, struct line_skip *ls,
+			    const u8 *data, u32 i, u32 n)
+{
+	if (ls->f.command)
+		return skip_quiet_words_as(r, ls, data, i, n, true);
+	return skip_quiet_words_as(r, ls, data, i, n, false);
 }
 
 /*
@@ -1895,7 +1954,11 @@ static u32 skip_lines(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 			}
 		}
 		if (i < n)
-			i = skip_quiet_words(&ls, data, i, n);
+			i = skip_quiet_words(r, &ls, data, i, n);
+		if (ls.found) {
+			lines_skipped(r, ls.lines, true);
+			return i;
+		}
 	}
 	lines_skipped(r, ls.lines, data[n - 1] == '\n');
 	return n;

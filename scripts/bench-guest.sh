@@ -45,7 +45,11 @@
 # BENCH_PAR (2), BENCH_XFERS (50), BENCH_XPAR (2 4), BENCH_PORT_DIV (16:
 # stream-port moves BENCH_MB/16 MB), BENCH_IDLE (1000; 0: no idle rows),
 # BENCH_CLIENT_T (300 s per stream measurement), BENCH_ONLY (regexp on
-# bench names), BENCH_RAW (file), PINHOLE_KO.
+# bench names), BENCH_RAW (file), PINHOLE_KO, BENCH_PERF (regexp on bench
+# names: profile those stream rows with `perf record -a -e cpu-clock`, a
+# diagnosis of where the guest's CPU goes, not a measurement: the profile
+# is written next to BENCH_RAW as perf.NAME.HELPER.REP.txt, symbols by
+# share of samples, and the rows it profiled are slowed by it).
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,6 +66,8 @@ BENCH_PORT_DIV=${BENCH_PORT_DIV:-16}
 BENCH_IDLE=${BENCH_IDLE:-1000}
 BENCH_CLIENT_T=${BENCH_CLIENT_T:-300}
 BENCH_RAW=${BENCH_RAW:-/dev/null}
+BENCH_PERF=${BENCH_PERF:-}
+PERF_PID=
 KO=${PINHOLE_KO:-$REPO/module/nf_pinhole_ftp.ko}
 STREAM=$REPO/tests/bench/ftpstream.py
 IDLE=$REPO/tests/bench/idle.py
@@ -227,15 +233,45 @@ stream_client() {
 	awk -v a="${t0/,/.}" -v b="${t1/,/.}" 'BEGIN { printf "%.6f", b - a }'
 }
 
+# perf_start NAME HELPER REP: profile the whole guest while NAME runs, when
+# BENCH_PERF selects it; perf_stop writes the report. perf records for as
+# long as its workload, a cat of a FIFO, runs: perf record -a alone, put in
+# the background, samples next to nothing here.
+perf_start() {
+	PERF_PID=
+	[ -n "$BENCH_PERF" ] && [[ $1 =~ $BENCH_PERF ]] || return 0
+	PERF_OUT=$(dirname "$BENCH_RAW")/perf.$1.$2.$3
+	# TCG's slow interrupts make the kernel throttle sampling to nothing
+	sysctl -qw kernel.perf_cpu_time_max_percent=0
+	rm -f "$E2E_WORK/perf.go"
+	mkfifo "$E2E_WORK/perf.go"
+	perf record -q -a -e cpu-clock -c 250000 -o "$E2E_WORK/perf.data" \
+		-- cat "$E2E_WORK/perf.go" > "$E2E_WORK/perf.log" 2>&1 &
+	PERF_PID=$!
+	exec {PERF_FD}> "$E2E_WORK/perf.go"
+	sleep 1	# perf has opened its events
+}
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	exec {PERF_FD}>&-
+	wait "$PERF_PID"
+	perf report -i "$E2E_WORK/perf.data" --stdio --no-children \
+		--sort dso,sym --percent-limit 0.3 > "$PERF_OUT.txt" 2>&1
+	log "perf profile of $PERF_OUT: $(grep -c . "$PERF_OUT.txt") lines"
+	PERF_PID=
+}
+
 # measure_stream NAME HELPER REP KIND DIR PAR BYTES MINCTRL: one
 # measurement with HELPER's ruleset already loaded and the server running.
 measure_stream() {
 	local name=$1 h=$2 rep=$3 kind=$4 dir=$5 par=$6 bytes=$7 minctrl=$8
 	local secs s0 s1 check mbs p0 p1 i got
 	p0=$(pin_counter lines_port)
+	perf_start "$name" "$h" "$rep"
 	s0=$(sample)
 	if secs=$(stream_client "$dir" "$par"); then
 		s1=$(sample)
+		perf_stop
 		p1=$(pin_counter lines_port)
 		mbs=$(awk -v b=$((bytes * par)) -v s="$secs" \
 			'BEGIN { printf "%.2f", b / 1048576 / s }')
@@ -255,6 +291,7 @@ measure_stream() {
 		[ "$kind" != port ] || [ "$h" != pinhole-ftp ] || port_diag
 	else
 		s1=$(sample)
+		perf_stop
 		[ "$kind" != port ] || [ "$h" != pinhole-ftp ] || port_diag
 		mbs=0
 		check="FAILED:client:${secs// /_}"

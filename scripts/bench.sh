@@ -20,7 +20,9 @@
 # default 32), BENCH_REPS (5), BENCH_PAR (parallel streams, 2),
 # BENCH_XFERS (downloads per measurement, 50), BENCH_XPAR ("2 4"),
 # BENCH_PORT_DIV (16), BENCH_IDLE (idle sessions, 1000; 0: none),
-# BENCH_CLIENT_T (300 s), BENCH_ONLY (regexp on benchmark names).
+# BENCH_CLIENT_T (300 s), BENCH_ONLY (regexp on benchmark names),
+# BENCH_PERF (regexp: profile those stream rows with perf in the guest,
+# DIR/perf.*.txt; a diagnosis, it slows them).
 # TCG makes absolute numbers meaningless; compare columns of one run.
 # --timeout (default 10800 s) bounds the guest: the full default run
 # (five repetitions of every row, 1000 idle sessions opened 16 times)
@@ -139,7 +141,7 @@ raw=$out/raw.txt
 : > "$raw"
 
 envs=(--env "BENCH_RAW=$raw")
-for v in BENCH_MB BENCH_REPS BENCH_PAR BENCH_XFERS BENCH_XPAR BENCH_PORT_DIV BENCH_IDLE BENCH_CLIENT_T BENCH_ONLY; do
+for v in BENCH_MB BENCH_REPS BENCH_PAR BENCH_XFERS BENCH_XPAR BENCH_PORT_DIV BENCH_IDLE BENCH_CLIENT_T BENCH_ONLY BENCH_PERF; do
 	[ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 
