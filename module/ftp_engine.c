@@ -1615,10 +1615,16 @@ static u64 load_tail(const u8 *p, u32 len)
 	return x;
 }
 
-/* Four bytes, the first lowest, as TEXT4() spells them. */
-static u32 load_text4(const u8 *p)
+/* Four bytes, the first lowest, as TEXT4() spells them: one load. */
+static __always_inline u32 load_text4(const u8 *p)
 {
-	return TEXT4(p[0], p[1], p[2], p[3]);
+	u32 x;
+
+	__builtin_memcpy(&x, p, sizeof(x));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap32(x);
+#endif
+	return x;
 }
 
 /*
@@ -1722,7 +1728,9 @@ static __always_inline u64 maybe_zero_bits(u64 x)
  * are noise, for the caller's mask of line starts to clear. Commands:
  * b & 0xca == 0x40 lets P and E through in either case (PORT, PASV, EPRT,
  * EPSV), and with them A, D, Q, T, U, @ and `; a byte's own top bit lets a
- * Telnet IAC through.
+ * Telnet IAC through. (Testing for P and E alone takes a second compare:
+ * it saved a tenth of the instructions on browsing commands, TYPE, ALLO
+ * and ACCT no longer candidates, and cost a quarter more on NOOPs.)
  */
 static __always_inline u64 start_candidates_as(const struct line_filter *f,
 					       u64 x, bool command)
@@ -1755,9 +1763,9 @@ static bool command_head_may_matter(u32 head)
  * only "NNN ", "227 " and "229 " lines do anything. Too few bytes to tell:
  * let the byte machine decide.
  */
-static bool line_may_matter(const struct ftp_run *r,
-			    const struct line_filter *f, const u8 *data,
-			    u32 pos, u32 n)
+static __always_inline bool line_may_matter(const struct ftp_run *r,
+					    const struct line_filter *f,
+					    const u8 *data, u32 pos, u32 n)
 {
 	u32 head;
 
@@ -1778,8 +1786,9 @@ static bool line_may_matter(const struct ftp_run *r,
  * The first of the line starts flagged in @cand, in the word at data[i],
  * that is worth parsing, or WORD_BYTES.
  */
-static u32 first_start(const struct ftp_run *r, const struct line_filter *f,
-		       const u8 *data, u32 i, u32 n, u64 cand)
+static __always_inline u32 first_start(const struct ftp_run *r,
+				       const struct line_filter *f,
+				       const u8 *data, u32 i, u32 n, u64 cand)
 {
 	u32 k;
 

@@ -8,7 +8,8 @@
  * Kinds: reply (a long multi-line reply, "211-xxx...", server to client),
  * noop ("NOOP" commands), port (a "PORT" command per line: every line
  * is an announcement), mixed (a whole FTP session's commands and replies,
- * both directions in turn). Each kind moves MB megabytes (default 64) in
+ * both directions in turn), browse (commands that announce nothing, as
+ * the guest bench's stream-mixed rows send). Each kind moves MB megabytes (default 64) in
  * segments of SEG bytes (default 1448, a TCP segment on Ethernet) through
  * ftp_stream_segment(), as the module does for a linear skb, ROUNDS times
  * (default 5). One line per kind:
@@ -101,6 +102,13 @@ static const char mixed_replies[] =
 	"150 Here comes the directory listing.\r\n" "226 Directory send OK.\r\n"
 	"250 Directory successfully changed.\r\n" "200 NOOP ok.\r\n";
 
+/* Commands that announce nothing, 4 of 16 starting with A, P or T. */
+static const char browse_commands[] =
+	"TYPE I\r\n" "CWD /pub/debian/dists/bookworm\r\n" "PWD\r\n"
+	"SIZE Release\r\n" "MDTM Release\r\n" "NOOP\r\n" "STAT\r\n"
+	"OPTS UTF8 ON\r\n" "ALLO 1048576\r\n" "MODE S\r\n" "STRU F\r\n"
+	"ACCT none\r\n" "CDUP\r\n" "SYST\r\n" "FEAT\r\n" "HELP SITE\r\n";
+
 static const struct kind {
 	const char *name;
 	const char *text[2];	/* indexed by enum ftp_dir; NULL: silent */
@@ -110,6 +118,8 @@ static const struct kind {
 	{ "noop", { "NOOP\r\n", NULL }, false },
 	{ "port", { "PORT 192,0,2,2,156,64\r\n", NULL }, true },
 	{ "mixed", { mixed_commands, mixed_replies }, false },
+	/* ftpstream.py's "mixed" kind: the guest's stream-mixed rows */
+	{ "browse", { browse_commands, NULL }, false },
 };
 
 /*
@@ -328,7 +338,7 @@ static int bench_kind(const struct kind *k, size_t mb, size_t seg, int rounds,
 static int usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-m MB] [-s SEG] [-r ROUNDS] [-k KIND[,KIND...]]\n"
-		"kinds: reply noop port mixed (default: all)\n", prog);
+		"kinds: reply noop port mixed browse (default: all)\n", prog);
 	return 2;
 }
 
