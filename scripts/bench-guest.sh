@@ -28,7 +28,8 @@
 #
 # Each result is a line on stdout (also appended to $BENCH_RAW):
 #   RESULT bench=NAME helper=H rep=R value=V unit=U busy_s=.. softirq_s=..
-#          sys_s=.. fw_MB=.. softirq_ms_per_MB=.. check=ok|FAILED:why at=..
+#          sys_s=.. fw_MB=.. fw_pkts=.. softirq_ms_per_MB=..
+#          check=ok|FAILED:why at=..
 # busy_s/softirq_s/sys_s: CPU time the whole guest spent (both vCPUs;
 # /proc/stat, sampled at the tick: Debian's kernel has no
 # IRQ_TIME_ACCOUNTING); fw_MB: bytes (MiB, headers included) that entered
@@ -127,22 +128,25 @@ bench_fw_load() {
 }
 
 # sample: "busy softirq system" in USER_HZ ticks (all CPUs), then the
-# bytes received on fw's interfaces.
+# bytes and packets received on fw's interfaces.
 sample() {
 	local c b
 	c=$(awk '$1 == "cpu" { print $2+$3+$4+$7+$8, $8, $4; exit }' /proc/stat)
 	# shellcheck disable=SC2016 # awk's own $ fields
-	b=$(in_ns "$NS_FW" awk -F'[: ]+' 'NR > 2 && $2 != "lo" { s += $3 } END { printf "%.0f", s }' /proc/net/dev)
+	b=$(in_ns "$NS_FW" awk -F'[: ]+' 'NR > 2 && $2 != "lo" { s += $3; p += $4 } END { printf "%.0f %.0f", s, p }' /proc/net/dev)
 	echo "$c $b"
 }
-sample_delta() { # BEFORE AFTER -> busy_s=.. softirq_s=.. sys_s=.. fw_MB=.. softirq_ms_per_MB=..
+# sample_delta BEFORE AFTER -> busy_s=.. softirq_s=.. sys_s=.. fw_MB=..
+# fw_pkts=.. softirq_ms_per_MB=.. (fw_MB / fw_pkts: how much GSO/GRO
+# aggregates, which sets what a helper's per-packet cost weighs)
+sample_delta() {
 	local hz
 	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 	awk -v hz="$hz" -v a="$1" -v b="$2" 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
 		mb = (y[4] - x[4]) / 1048576; si = (y[2] - x[2]) / hz
-		printf "busy_s=%.2f softirq_s=%.2f sys_s=%.2f fw_MB=%.3f softirq_ms_per_MB=%.3f",
-			(y[1]-x[1])/hz, si, (y[3]-x[3])/hz, mb, (mb > 0 ? si * 1000 / mb : 0) }'
+		printf "busy_s=%.2f softirq_s=%.2f sys_s=%.2f fw_MB=%.3f fw_pkts=%d softirq_ms_per_MB=%.3f",
+			(y[1]-x[1])/hz, si, (y[3]-x[3])/hz, mb, y[5] - x[5], (mb > 0 ? si * 1000 / mb : 0) }'
 }
 
 # ctrl_check HELPER MIN: every tracked connection to port 21 in fw carries
