@@ -798,7 +798,7 @@ static void v6_group_digit(struct ftp_run *r, int digit, unsigned int next)
  * engine_bench's object must have the module's functions.
  */
 static noinline void v6_expand(struct ftp_state *st, unsigned int after,
-		      unsigned int end)
+			       unsigned int end)
 {
 	unsigned int from = st->dcolon * 2;
 	unsigned int to = end - after * 2;

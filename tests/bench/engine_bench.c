@@ -9,10 +9,10 @@
  * noop ("NOOP" commands), port (a "PORT" command per line: every line
  * is an announcement), mixed (a whole FTP session's commands and replies,
  * both directions in turn), browse (commands that announce nothing, as
- * the guest bench's stream-mixed rows send). Each kind moves MB megabytes (default 64) in
- * segments of SEG bytes (default 1448, a TCP segment on Ethernet) through
- * ftp_stream_segment(), as the module does for a linear skb, ROUNDS times
- * (default 5). One line per kind:
+ * the guest bench's stream-mixed rows send). Each kind moves MB megabytes
+ * (default 64) in segments of SEG bytes (default 1448, a TCP segment on
+ * Ethernet) through ftp_stream_segment(), as the module does for a linear
+ * skb, ROUNDS times (default 5). One line per kind:
  *
  *   engine kind=K seg=S MB=M rounds=R MBps=best MBps_med=median
  *          MBps_min=worst MBps_max=best cyc_per_B=C cyc_per_B_med=Cm
