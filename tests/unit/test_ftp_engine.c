@@ -1136,6 +1136,64 @@ static void test_word_scan_long_runs(void)
 	      r.notes[FTP_NOTE_UNCORRELATED]);
 }
 
+/*
+ * Inside a multi-line reply, only lines with a space fourth can matter, and
+ * the word scan tests that byte three places on, where the pair of words
+ * it holds may not reach: the end line at every offset in the pair, after
+ * enough body lines ("211-" and "227-", which end nothing) for the scan's
+ * quiet loop to be running, must still be seen.
+ */
+static void test_word_scan_multiline_end(void)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static struct rig r;
+	char replies[512];
+	struct step steps[2] = { { FTP_DIR_COMMAND, "STAT\r\nPASV\r\n" },
+				 { FTP_DIR_REPLY, replies } };
+	int shift;
+
+	for (shift = 0; shift < (int)sizeof(pad); shift++) {
+		snprintf(replies, sizeof(replies),
+			 "211-status\r\n211-body line one\r\n227-x\r\n"
+			 "211-body line two, longer than a pair\r\n211-%.*s\r\n"
+			 "211 end\r\n227 (10,0,0,1,4,1)\r\n", shift, pad);
+		run_whole_and_bytes(&r, steps, 2);
+		CHECK(strcmp(r.out, "227 accepted 10.0.0.1 1025 "
+			     "[10,0,0,1,4,1]") == 0,
+		      "shift %d: \"%s\"", shift, r.out);
+	}
+}
+
+/*
+ * Commands that the word scan's first look lets through but its closer one
+ * drops (TYPE, ALLO, ACCT: the first look is b & 0x4a == 0x40), next to
+ * those it must keep: PORT after a Telnet IP + Synch, a lower-case EPRT,
+ * PASV, at every offset of the pair of words, after enough NOOPs for the
+ * scan's quiet loop to be running.
+ */
+static void test_word_scan_command_candidates(void)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static struct rig r;
+	char cmds[512];
+	struct step steps[1] = { { FTP_DIR_COMMAND, cmds } };
+	int shift;
+
+	for (shift = 0; shift < (int)sizeof(pad); shift++) {
+		snprintf(cmds, sizeof(cmds),
+			 "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP%.*s\r\n"
+			 "TYPE I\r\nACCT x\r\nALLO 1\r\ntype a\r\n"
+			 "\xff\xf4\xff\xf2PORT 10,0,0,1,4,1\r\nNOOP\r\nNOOP\r\n"
+			 "NOOP\r\nNOOP\r\nNOOP\r\nTYPE A\r\n"
+			 "eprt |1|10.0.0.2|21|\r\nallo 2\r\nNOOP\r\nPASV\r\n",
+			 shift, pad);
+		run_whole_and_bytes(&r, steps, 1);
+		CHECK(strcmp(r.out, "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+			     "eprt accepted 10.0.0.2 21 [1|10.0.0.2|21]") == 0,
+		      "shift %d: \"%s\"", shift, r.out);
+	}
+}
+
 /* ---- runner ---- */
 
 static void report(const char *name)
@@ -1182,6 +1240,8 @@ static const struct {
 	{ "greeting_first", test_greeting_first },
 	{ "word_scan_alignment", test_word_scan_alignment },
 	{ "word_scan_long_runs", test_word_scan_long_runs },
+	{ "word_scan_multiline_end", test_word_scan_multiline_end },
+	{ "word_scan_command_candidates", test_word_scan_command_candidates },
 };
 
 int main(void)
