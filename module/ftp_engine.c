@@ -2063,6 +2063,42 @@ static u32 port_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 }
 
 /*
+ * A PORT/EPRT line at data[i] that the caller will refuse whatever it holds
+ * (ops->wants_offers()): reported unparsed and skipped up to its LF, which
+ * must be in this buffer - a line cut by the buffer's end is parsed, since
+ * its offer may fall in a later segment. The byte machine reports exactly
+ * one offer for such a line too ("PORT " or "EPRT " begins an argument
+ * whatever follows), so only its content is lost. Returns the offset
+ * after the LF, or 0 to parse the line.
+ */
+static u32 unwanted_offer_line(struct ftp_run *r, const u8 *data, u32 i,
+			       u32 n)
+{
+	enum ftp_offer_kind kind;
+	u32 head, lf;
+
+	if (r->dir != FTP_DIR_COMMAND || !r->ops || !r->ops->wants_offers ||
+	    n - i < 5 || data[i + 4] != ' ')
+		return 0;
+	head = load_text4(data + i) | TEXT4(0x20, 0x20, 0x20, 0x20);
+	if (head == TEXT4('p', 'o', 'r', 't'))
+		kind = FTP_OFFER_PORT;
+	else if (head == TEXT4('e', 'p', 'r', 't'))
+		kind = FTP_OFFER_EPRT;
+	else
+		return 0;
+	if (r->ops->wants_offers(r->ctx))
+		return 0;
+	lf = find_lf(data, i + 5, n);
+	if (lf == n)
+		return 0;
+	refuse(r, kind, FTP_REFUSED_UNPARSED, kind_family(r->st, kind));
+	r->off += lf - i;
+	line_end(r);
+	return lf + 1;
+}
+
+/*
  * The code of a reply line at data[i] and the byte after it, taken at once
  * as reply_code_digit() would take the digits and parse_byte() the fourth
  * byte; r->off is data[i]'s. Returns the offset after them, or 0 when the
@@ -2086,8 +2122,9 @@ static u32 reply_code_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 
 /*
  * Most bytes are passed over a word at a time (see above); only bytes that
- * may matter reach parse_byte(), an ordinary PORT line is parsed whole and
- * a reply code at once.
+ * may matter reach parse_byte(), an ordinary PORT line is parsed whole, a
+ * reply code at once, and a PORT/EPRT line the caller will refuse not at
+ * all.
  */
 void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 		     const u8 *data, u32 n, u32 off,
@@ -2107,8 +2144,13 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 		}
 		if (at_line_start(&r)) {
 			r.off = off + i;
-			next = dir == FTP_DIR_COMMAND ? port_line(&r, data, i, n) :
-							reply_code_line(&r, data, i, n);
+			if (dir == FTP_DIR_REPLY) {
+				next = reply_code_line(&r, data, i, n);
+			} else {
+				next = unwanted_offer_line(&r, data, i, n);
+				if (!next)
+					next = port_line(&r, data, i, n);
+			}
 			if (!next)
 				next = skip_lines(&r, data, i, n);
 			if (next != i) {
@@ -2152,6 +2194,7 @@ const char *ftp_refusal_name(enum ftp_refusal refusal)
 		[FTP_REFUSED_OUT_OF_RANGE] = "out_of_range",
 		[FTP_REFUSED_FAMILY] = "family",
 		[FTP_REFUSED_UNANSWERED] = "unanswered",
+		[FTP_REFUSED_UNPARSED] = "unparsed",
 	};
 
 	return (unsigned int)refusal < FTP_REFUSAL_COUNT ? names[refusal] : "?";

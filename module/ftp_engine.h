@@ -55,6 +55,7 @@ enum ftp_refusal {
 	FTP_REFUSED_OUT_OF_RANGE, /* octet > 255, port > 65535, port 0 */
 	FTP_REFUSED_FAMILY,	/* PORT/227 on IPv6, EPRT family != control's */
 	FTP_REFUSED_UNANSWERED,	/* 227/229 with no PASV/EPSV outstanding */
+	FTP_REFUSED_UNPARSED,	/* PORT/EPRT the caller wanted no more of */
 	FTP_REFUSAL_COUNT,
 };
 
@@ -116,10 +117,18 @@ struct ftp_offer {
  * offer() returns true when the caller opened a pinhole for an accepted
  * PORT/EPRT: only then is the reply to that command watched for a refusal
  * (FTP_NOTE_ACTIVE_REFUSED). Its value is ignored for anything else.
+ *
+ * wants_offers(), if set, is asked at the start of a PORT/EPRT line. False:
+ * the caller would refuse its offer whatever it held (it takes only so many
+ * per segment), so the line is not parsed if its LF is in the same buffer.
+ * Its offer comes at once, refused FTP_REFUSED_UNPARSED with its kind and
+ * family only, and the line is skipped: the session ends in the state a
+ * refused line leaves, and the line costs a word scan to its LF.
  */
 struct ftp_engine_ops {
 	bool (*offer)(void *ctx, const struct ftp_offer *offer);
 	void (*note)(void *ctx, enum ftp_note note);
+	bool (*wants_offers)(void *ctx);
 };
 
 /*

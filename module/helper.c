@@ -97,9 +97,22 @@ static void pinhole_on_note(void *ctx, enum ftp_note note)
 		pinhole_count(seg->pn, pinhole_note_counters[note]);
 }
 
+/*
+ * Past PINHOLE_OFFERS_PER_SEGMENT every announcing line is refused
+ * whatever it holds: the engine need not parse it (a segment of pipelined
+ * PORT lines costs a word scan a line from there on).
+ */
+static bool pinhole_wants_offers(void *ctx)
+{
+	const struct pinhole_segment *seg = ctx;
+
+	return seg->count < PINHOLE_OFFERS_PER_SEGMENT;
+}
+
 static const struct ftp_engine_ops pinhole_engine_ops = {
 	.offer = pinhole_on_offer,
 	.note = pinhole_on_note,
+	.wants_offers = pinhole_wants_offers,
 };
 
 struct pinhole_feed {
@@ -156,6 +169,7 @@ static void pinhole_on_replay_note(void *ctx, enum ftp_note note)
 static const struct ftp_engine_ops pinhole_replay_ops = {
 	.offer = pinhole_on_replay_offer,
 	.note = pinhole_on_replay_note,
+	.wants_offers = pinhole_wants_offers,
 };
 
 static void pinhole_replay(struct pinhole_segment *seg,

@@ -7,7 +7,8 @@
  *
  * Kinds: reply (a long multi-line reply, "211-xxx...", server to client),
  * noop ("NOOP" commands), port (a "PORT" command per line: every line
- * is an announcement), mixed (a whole FTP session's commands and replies,
+ * is an announcement), port4 (the same, taken as the helper takes them:
+ * four offers a segment, the rest refused unparsed), mixed (a whole FTP session's commands and replies,
  * both directions in turn), browse (commands that announce nothing, as
  * the guest bench's stream-mixed rows send). Each kind moves MB megabytes
  * (default 64) in segments of SEG bytes (default 1448, a TCP segment on
@@ -55,6 +56,8 @@
 struct counts {
 	unsigned long offers;
 	unsigned long accepted;
+	unsigned int seg_offers;	/* in the current segment */
+	unsigned int budget;		/* offers wanted a segment; 0: all */
 };
 
 static bool on_offer(void *ctx, const struct ftp_offer *o)
@@ -62,8 +65,17 @@ static bool on_offer(void *ctx, const struct ftp_offer *o)
 	struct counts *c = ctx;
 
 	c->offers++;
+	c->seg_offers++;
 	c->accepted += o->refusal == FTP_ACCEPTED;
 	return false;	/* no pinhole: nothing for the reply queue to track */
+}
+
+/* As the helper's pinhole_wants_offers(), PINHOLE_OFFERS_PER_SEGMENT 4. */
+static bool wants_offers(void *ctx)
+{
+	const struct counts *c = ctx;
+
+	return !c->budget || c->seg_offers < c->budget;
 }
 
 static void on_note(void *ctx, enum ftp_note n)
@@ -72,7 +84,9 @@ static void on_note(void *ctx, enum ftp_note n)
 	(void)n;
 }
 
-static const struct ftp_engine_ops ops = { .offer = on_offer, .note = on_note };
+static const struct ftp_engine_ops ops = {
+	.offer = on_offer, .note = on_note, .wants_offers = wants_offers,
+};
 
 /* A session as a plausible client and server would hold it. */
 static const char mixed_commands[] =
@@ -113,13 +127,15 @@ static const struct kind {
 	const char *name;
 	const char *text[2];	/* indexed by enum ftp_dir; NULL: silent */
 	bool every_line_offers;
+	unsigned int budget;	/* offers taken a segment (0: all) */
 } kinds[] = {
-	{ "reply", { NULL, "211-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n" }, false },
-	{ "noop", { "NOOP\r\n", NULL }, false },
-	{ "port", { "PORT 192,0,2,2,156,64\r\n", NULL }, true },
-	{ "mixed", { mixed_commands, mixed_replies }, false },
+	{ "reply", { NULL, "211-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n" }, false, 0 },
+	{ "noop", { "NOOP\r\n", NULL }, false, 0 },
+	{ "port", { "PORT 192,0,2,2,156,64\r\n", NULL }, true, 0 },
+	{ "port4", { "PORT 192,0,2,2,156,64\r\n", NULL }, true, 4 },
+	{ "mixed", { mixed_commands, mixed_replies }, false, 0 },
 	/* ftpstream.py's "mixed" kind: the guest's stream-mixed rows */
-	{ "browse", { browse_commands, NULL }, false },
+	{ "browse", { browse_commands, NULL }, false, 0 },
 };
 
 /*
@@ -226,6 +242,7 @@ static size_t run_round(const struct ring *rings, const struct kind *k,
 	int d;
 
 	ftp_session_init(&s, FTP_FAMILY_IPV4);
+	c->budget = k->budget;
 	for (d = 0; d < 2; d++)	/* the SYNs: both directions in sync */
 		if (k->text[d])
 			ftp_stream_begin(&s, d, 1, 0, true, &ops, c);
@@ -235,6 +252,7 @@ static size_t run_round(const struct ring *rings, const struct kind *k,
 		for (d = 0; d < 2; d++) {
 			if (!k->text[d])
 				continue;
+			c->seg_offers = 0;
 			ftp_stream_segment(&s, d, seq[d],
 					   rings[d].buf + (seq[d] - 1) % rings[d].usable,
 					   seg, false, &ops, c);
@@ -317,7 +335,8 @@ static int bench_kind(const struct kind *k, size_t mb, size_t seg, int rounds,
 	for (d = 0; d < 2; d++)
 		if (k->text[d])
 			lines += ring_lines(&rings[d], done / (k->text[0] && k->text[1] ? 2 : 1));
-	if (k->every_line_offers && c.accepted != lines)
+	if (k->every_line_offers &&
+	    (c.offers != lines || (!k->budget && c.accepted != lines)))
 		bad = 1;
 	qsort(mbps, rounds, sizeof(mbps[0]), cmp_double);
 	qsort(cpu, rounds, sizeof(cpu[0]), cmp_double);
@@ -338,7 +357,7 @@ static int bench_kind(const struct kind *k, size_t mb, size_t seg, int rounds,
 static int usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-m MB] [-s SEG] [-r ROUNDS] [-k KIND[,KIND...]]\n"
-		"kinds: reply noop port mixed browse (default: all)\n", prog);
+		"kinds: reply noop port port4 mixed browse (default: all)\n", prog);
 	return 2;
 }
 

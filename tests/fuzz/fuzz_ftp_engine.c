@@ -20,6 +20,9 @@
  * in order, every segment is also fed a byte at a time to a copy of the
  * session (the byte machine alone, none of the engine's word-at-a-time
  * shortcuts): same events, offsets included, and the same state after.
+ * Finally, in order and whole, a caller that takes only so many offers per
+ * segment and says so (wants_offers()) must see what one that refuses the
+ * rest sees: the same events, but for PORT/EPRT lines reported unparsed.
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -498,6 +501,134 @@ static void compare_logs(const struct offer_log *a, const struct offer_log *b)
 		      "split run: different offer");
 }
 
+/*
+ * A caller that takes @budget offers per segment (as the helper takes
+ * PINHOLE_OFFERS_PER_SEGMENT) and refuses the rest. With @ask it says so
+ * through wants_offers(), and the engine may skip parsing those lines.
+ */
+struct budget_run {
+	struct ftp_session s;
+	struct event_log log;
+	bool beyond[256];	/* log.ev[i] was an offer past the budget */
+	unsigned int budget, seen;
+	bool ask;
+};
+
+static bool budget_offer(void *ctx, const struct ftp_offer *o)
+{
+	struct budget_run *b = ctx;
+	struct event e;
+	bool past = b->seen++ >= b->budget;
+
+	check(b->ask || o->refusal != FTP_REFUSED_UNPARSED,
+	      "unparsed offer to a caller that did not ask");
+	memset(&e, 0, sizeof(e));
+	e.is_offer = true;
+	e.offer = *o;
+	if (b->log.n < 256)
+		b->beyond[b->log.n] = past;
+	log_event(&b->log, &e);
+	return !past && o->refusal == FTP_ACCEPTED &&
+	       (o->kind == FTP_OFFER_PORT || o->kind == FTP_OFFER_EPRT);
+}
+
+static void budget_note(void *ctx, enum ftp_note note)
+{
+	struct budget_run *b = ctx;
+	struct event e;
+
+	memset(&e, 0, sizeof(e));
+	e.note = note;
+	log_event(&b->log, &e);
+}
+
+static bool budget_wants(void *ctx)
+{
+	const struct budget_run *b = ctx;
+
+	return b->seen < b->budget;
+}
+
+static const struct ftp_engine_ops budget_ops = {
+	.offer = budget_offer,
+	.note = budget_note,
+	.wants_offers = budget_wants,
+};
+
+static const struct ftp_engine_ops budget_silent_ops = {
+	.offer = budget_offer,
+	.note = budget_note,
+};
+
+static void budget_init(struct budget_run *b, const u8 *data, bool ask)
+{
+	enum ftp_family family = data[0] & 1 ? FTP_FAMILY_IPV6 : FTP_FAMILY_IPV4;
+	const struct ftp_engine_ops *o = ask ? &budget_ops : &budget_silent_ops;
+	int dir;
+
+	memset(b, 0, sizeof(*b));
+	b->ask = ask;
+	b->budget = data[12] % 4;
+	ftp_session_init(&b->s, family);
+	if (data[0] & 16)
+		ftp_session_pickup(&b->s);
+	for (dir = 0; dir < 2; dir++)
+		if (data[0] & (2 << dir))
+			ftp_stream_segment(&b->s, dir, read_u32(data + 1 + 4 * dir) + 1,
+					   NULL, 0, true, o, b);
+}
+
+/* Each chunk one segment, in order, to both callers. */
+static void budget_feed(struct budget_run *b, const u8 *data, size_t size)
+{
+	const struct ftp_engine_ops *o = b->ask ? &budget_ops : &budget_silent_ops;
+	size_t i = HEADER_LEN, start = HEADER_LEN;
+	u32 seq[2] = { read_u32(data + 1) + 1, read_u32(data + 5) + 1 };
+	int dir = FTP_DIR_COMMAND;
+
+	for (;; i++) {
+		if (i < size && data[i] < 0xfe)
+			continue;
+		b->seen = 0;
+		ftp_stream_segment(&b->s, dir, seq[dir], data + start, i - start,
+				   false, o, b);
+		seq[dir] += i - start;
+		if (i >= size)
+			break;
+		dir = data[i] == 0xfe ? FTP_DIR_COMMAND : FTP_DIR_REPLY;
+		start = i + 1;
+	}
+}
+
+static void check_budget(const u8 *data, size_t size)
+{
+	static struct budget_run asked, refused;
+	const struct ftp_offer *a, *r;
+	int i;
+
+	budget_init(&asked, data, true);
+	budget_init(&refused, data, false);
+	budget_feed(&asked, data, size);
+	budget_feed(&refused, data, size);
+	check(asked.log.n == refused.log.n &&
+	      asked.log.overflow == refused.log.overflow,
+	      "budget: different number of events");
+	for (i = 0; i < asked.log.n; i++) {
+		a = &asked.log.ev[i].offer;
+		r = &refused.log.ev[i].offer;
+		if (!asked.log.ev[i].is_offer ||
+		    a->refusal != FTP_REFUSED_UNPARSED) {
+			check(same_event(&asked.log.ev[i], &refused.log.ev[i]),
+			      "budget: different event");
+			continue;
+		}
+		check(refused.log.ev[i].is_offer && refused.beyond[i] &&
+		      asked.beyond[i] && a->kind == r->kind &&
+		      (a->kind == FTP_OFFER_PORT || a->kind == FTP_OFFER_EPRT),
+		      "budget: unparsed offer that was not a refused PORT/EPRT");
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -522,6 +653,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_init(&r, data, &split);
 		feed_all(&r, data, size, bufs, &rng);
 		compare_logs(&whole, &split);
+		check_budget(data, size);
 	}
 #ifdef FUZZ_DEBUG
 	fprintf(stderr, "offers: %d\n", whole.n);

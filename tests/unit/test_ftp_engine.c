@@ -57,6 +57,7 @@ struct rig {
 	struct ftp_offer last;	/* the latest offer */
 	int notes[FTP_NOTE_COUNT];
 	int bad_offsets;
+	int budget;		/* offers wanted, with rig_budget_ops */
 };
 
 static void append(char *buf, const char *fmt, ...)
@@ -117,6 +118,20 @@ static void on_note(void *ctx, enum ftp_note note)
 static const struct ftp_engine_ops rig_ops = {
 	.offer = on_offer,
 	.note = on_note,
+};
+
+static bool rig_wants_offers(void *ctx)
+{
+	const struct rig *r = ctx;
+
+	return r->offers < r->budget;
+}
+
+/* A caller that takes r->budget offers and says so (wants_offers()). */
+static const struct ftp_engine_ops rig_budget_ops = {
+	.offer = on_offer,
+	.note = on_note,
+	.wants_offers = rig_wants_offers,
 };
 
 static void rig_init_nosyn(struct rig *r, enum ftp_family family,
@@ -1194,6 +1209,40 @@ static void test_word_scan_command_candidates(void)
 	}
 }
 
+static void cmd_budget(struct rig *r, const char *text)
+{
+	r->seg = (const u8 *)text;
+	r->seg_len = strlen(text);
+	ftp_stream_segment(&r->s, FTP_DIR_COMMAND, r->seq[FTP_DIR_COMMAND],
+			   r->seg, r->seg_len, false, &rig_budget_ops, r);
+	r->seq[FTP_DIR_COMMAND] += r->seg_len;
+}
+
+/*
+ * A caller that wants no more offers gets PORT/EPRT lines unparsed, kind
+ * only, and every line after them is still seen; a line cut by the end of
+ * the buffer is parsed (its offer comes in the next segment), and so is
+ * "PORTS", which is no PORT.
+ */
+static void test_unwanted_offers_unparsed(void)
+{
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	r.budget = 1;
+	cmd_budget(&r, "PORT 10,0,0,1,4,1\r\nport 10,0,0,1,4,2\r\n"
+		   "EPRT |1|10.0.0.1|1026|\r\nPORTS x\r\nPORT junk\r\n"
+		   "PASV\r\nPORT 10,0,0,1,4,3");
+	cmd_budget(&r, "\r\nEPRT |1|10.0.0.1|1028|\r\n");
+	CHECK_STR(r.out, "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+		  "port unparsed; eprt unparsed; port unparsed; "
+		  "port accepted 10.0.0.1 1027; eprt unparsed");
+	CHECK(r.notes[FTP_NOTE_PASV] == 1, "PASV noted %d times",
+	      r.notes[FTP_NOTE_PASV]);
+	CHECK(r.last.family == FTP_FAMILY_IPV4 && !r.last.addr_known &&
+	      !r.last.text_in_segment, "unparsed offer holds more than its kind");
+}
+
 /* ---- runner ---- */
 
 static void report(const char *name)
@@ -1242,6 +1291,7 @@ static const struct {
 	{ "word_scan_long_runs", test_word_scan_long_runs },
 	{ "word_scan_multiline_end", test_word_scan_multiline_end },
 	{ "word_scan_command_candidates", test_word_scan_command_candidates },
+	{ "unwanted_offers_unparsed", test_unwanted_offers_unparsed },
 };
 
 int main(void)
