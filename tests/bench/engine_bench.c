@@ -3,7 +3,7 @@
  * Throughput of the pinhole FTP engine (module/ftp_engine.c) natively,
  * with no kernel around it: the module's parser alone, per line kind.
  *
- *   engine_bench [-m MB] [-s SEG] [-r ROUNDS] [-k KIND[,KIND...]]
+ *   engine_bench [-m MB] [-s SEG] [-r ROUNDS] [-k KIND[,KIND...]] [-n]
  *
  * Kinds: reply (a long multi-line reply, "211-xxx...", server to client),
  * noop ("NOOP" commands), port (a "PORT" command per line: every line
@@ -265,6 +265,8 @@ static size_t run_round(const struct ring *rings, const struct kind *k,
 	return done;
 }
 
+static bool no_memcpy;	/* -n */
+
 /* The same segments copied once each: memcpy for scale (best round). */
 static double memcpy_mbps(const struct ring *rings, const struct kind *k,
 			  size_t total, size_t seg, int rounds)
@@ -275,8 +277,10 @@ static double memcpy_mbps(const struct ring *rings, const struct kind *k,
 	size_t off, done;
 	int r, d;
 
-	if (!dst)
+	if (!dst || no_memcpy) {
+		free(dst);
 		return 0;
+	}
 	for (r = 0; r < rounds; r++) {
 		t = clock_s(CLOCK_THREAD_CPUTIME_ID);
 		for (off = 0, done = 0; done < total; off += seg)
@@ -356,7 +360,8 @@ static int bench_kind(const struct kind *k, size_t mb, size_t seg, int rounds,
 
 static int usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-m MB] [-s SEG] [-r ROUNDS] [-k KIND[,KIND...]]\n"
+	fprintf(stderr, "usage: %s [-m MB] [-s SEG] [-r ROUNDS] [-k KIND[,KIND...]] [-n]\n"
+		"-n: no memcpy pass (memcpy_MBps=0), for counting the engine alone\n"
 		"kinds: reply noop port port4 mixed browse (default: all)\n", prog);
 	return 2;
 }
@@ -383,8 +388,9 @@ int main(int argc, char **argv)
 	const char *only = NULL;
 	double hz;
 
-	while ((opt = getopt(argc, argv, "m:s:r:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:s:r:k:n")) != -1) {
 		switch (opt) {
+		case 'n': no_memcpy = true; break;
 		case 'm': mb = strtoul(optarg, NULL, 0); break;
 		case 's': seg = strtoul(optarg, NULL, 0); break;
 		case 'r': rounds = atoi(optarg); break;
