@@ -1682,6 +1682,10 @@ static u32 find_lf(const u8 *data, u32 i, u32 n)
  * equals want, or (two) equals want2. Inside a multi-line reply, the line
  * "end" would end it.
  */
+/* Outside a multi-line reply: a digit 0-7 (a code begins 1-5). */
+#define REPLY_START_MASK	REPEAT(0xf8)
+#define REPLY_START_WANT	REPEAT('0')
+
 struct line_filter {
 	bool command, multiline, two;
 	u64 mask, want, want2;
@@ -1696,8 +1700,8 @@ static void line_filter_init(const struct ftp_run *r, struct line_filter *f)
 	f->command = r->dir == FTP_DIR_COMMAND;
 	f->multiline = !f->command && run_state(r) == R_ML_LS;
 	f->two = false;
-	f->mask = REPEAT(0xf8);	/* a digit 0-7: a code begins 1-5 */
-	f->want = REPEAT('0');
+	f->mask = REPLY_START_MASK;
+	f->want = REPLY_START_WANT;
 	f->want2 = 0;
 	f->end = 0;
 	if (!f->multiline)
@@ -1907,13 +1911,22 @@ static __always_inline u64 command_pe(u64 x)
 static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
 						struct line_skip *ls,
 						const u8 *data, u32 i, u32 n,
-						bool command)
+						bool command, bool multiline)
 {
-	const struct line_filter f = ls->f;
+	struct line_filter f = ls->f;
 	u64 x0, x1, lf0, lf1, s0, s1, c0, c1, lanes = 0, starts = ls->starts;
 	u32 end = n - i > 2 * WORD_BYTES * QUIET_TURNS ?
 		  i + 2 * WORD_BYTES * QUIET_TURNS : n, k;
 
+	/* the filter's constants as constants (line_filter_init() set them) */
+	f.multiline = multiline;
+	if (multiline) {
+		f.mask = ~0ull;
+	} else if (!command) {
+		f.two = false;
+		f.mask = REPLY_START_MASK;
+		f.want = REPLY_START_WANT;
+	}
 	/* in locals: ls could alias data for all the compiler knows */
 	for (; end - i >= 2 * WORD_BYTES; i += 2 * WORD_BYTES) {
 		x0 = load_word(data + i);
@@ -1956,8 +1969,10 @@ static u32 skip_quiet_words(const struct ftp_run *r, struct line_skip *ls,
 			    const u8 *data, u32 i, u32 n)
 {
 	if (ls->f.command)
-		return skip_quiet_words_as(r, ls, data, i, n, true);
-	return skip_quiet_words_as(r, ls, data, i, n, false);
+		return skip_quiet_words_as(r, ls, data, i, n, true, false);
+	if (ls->f.multiline)
+		return skip_quiet_words_as(r, ls, data, i, n, false, true);
+	return skip_quiet_words_as(r, ls, data, i, n, false, false);
 }
 
 /*
