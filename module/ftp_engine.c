@@ -2114,6 +2114,23 @@ static u32 unwanted_offer_line(struct ftp_run *r, const u8 *data, u32 i,
 }
 
 /*
+ * unwanted_offer_line() for as many lines in a row as it takes (a flood of
+ * pipelined PORTs), without going back to the feed loop for each. Returns
+ * the offset after the last, or 0 when it took none.
+ */
+static u32 unwanted_offer_lines(struct ftp_run *r, const u8 *data, u32 i,
+				u32 n)
+{
+	u32 next, last = 0;
+
+	while (i < n && (next = unwanted_offer_line(r, data, i, n))) {
+		r->off++;	/* from the LF to the next line's start */
+		last = i = next;
+	}
+	return last;
+}
+
+/*
  * The code of a reply line at data[i] and the byte after it, taken at once
  * as reply_code_digit() would take the digits and parse_byte() the fourth
  * byte; r->off is data[i]'s. Returns the offset after them, or 0 when the
@@ -2162,7 +2179,7 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 			if (dir == FTP_DIR_REPLY) {
 				next = reply_code_line(&r, data, i, n);
 			} else {
-				next = unwanted_offer_line(&r, data, i, n);
+				next = unwanted_offer_lines(&r, data, i, n);
 				if (!next)
 					next = port_line(&r, data, i, n);
 			}
