@@ -1911,26 +1911,32 @@ static __always_inline u64 command_pe(u64 x)
 static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
 						struct line_skip *ls,
 						const u8 *data, u32 i, u32 n,
-						bool command, bool multiline)
+						bool command, bool multiline,
+						bool two)
 {
 	struct line_filter f = ls->f;
 	u64 x0, x1, lf0, lf1, s0, s1, c0, c1, lanes = 0, starts = ls->starts;
-	u32 end = n - i > 2 * WORD_BYTES * QUIET_TURNS ?
-		  i + 2 * WORD_BYTES * QUIET_TURNS : n, k;
+	u32 turns = n - i > 2 * WORD_BYTES * QUIET_TURNS ? QUIET_TURNS :
+		    (n - i) / (2 * WORD_BYTES), k;
+	const u8 *p = data + i;
 
 	/* the filter's constants as constants (line_filter_init() set them) */
 	f.multiline = multiline;
 	if (multiline) {
 		f.mask = ~0ull;
+		f.two = two;
 	} else if (!command) {
 		f.two = false;
 		f.mask = REPLY_START_MASK;
 		f.want = REPLY_START_WANT;
 	}
-	/* in locals: ls could alias data for all the compiler knows */
-	for (; end - i >= 2 * WORD_BYTES; i += 2 * WORD_BYTES) {
-		x0 = load_word(data + i);
-		x1 = load_word(data + i + WORD_BYTES);
+	/*
+	 * In locals: ls could alias data for all the compiler knows. A
+	 * pointer and a count of turns: fewer values live in the loop.
+	 */
+	for (; turns; turns--, p += 2 * WORD_BYTES) {
+		x0 = load_word(p);
+		x1 = load_word(p + WORD_BYTES);
 		lf0 = bytes_equal(x0, '\n');
 		lf1 = bytes_equal(x1, '\n');
 		s0 = starts | lf0 << 8;
@@ -1948,11 +1954,14 @@ static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
 				c1 &= fourth_is_space(x0, x1, true);
 			}
 			if (unlikely(c0 | c1)) {
-				k = quiet_pair_start(r, &f, data, i, n, c0, c1,
-						     lf0, lf1, &lanes);
+				u64 counted = lanes;	/* lanes stays in a register */
+
+				k = quiet_pair_start(r, &f, data, p - data, n,
+						     c0, c1, lf0, lf1, &counted);
+				lanes = counted;
 				if (k < 2 * WORD_BYTES) {
 					ls->found = true;
-					i += k;
+					p += k;
 					break;
 				}
 				continue;
@@ -1962,17 +1971,19 @@ static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
 	}
 	ls->lines += lane_sum(lanes);
 	ls->starts = starts;
-	return i;
+	return p - data;
 }
 
 static u32 skip_quiet_words(const struct ftp_run *r, struct line_skip *ls,
 			    const u8 *data, u32 i, u32 n)
 {
 	if (ls->f.command)
-		return skip_quiet_words_as(r, ls, data, i, n, true, false);
+		return skip_quiet_words_as(r, ls, data, i, n, true, false, false);
+	if (ls->f.multiline && ls->f.two)
+		return skip_quiet_words_as(r, ls, data, i, n, false, true, true);
 	if (ls->f.multiline)
-		return skip_quiet_words_as(r, ls, data, i, n, false, true);
-	return skip_quiet_words_as(r, ls, data, i, n, false, false);
+		return skip_quiet_words_as(r, ls, data, i, n, false, true, false);
+	return skip_quiet_words_as(r, ls, data, i, n, false, false, false);
 }
 
 /*
