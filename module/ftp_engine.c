@@ -1676,16 +1676,16 @@ static u32 find_lf(const u8 *data, u32 i, u32 n)
 	return n;
 }
 
+/* Outside a multi-line reply: a digit 0-7 (a code begins 1-5). */
+#define REPLY_START_MASK	REPEAT(0xf8)
+#define REPLY_START_WANT	REPEAT('0')
+
 /*
  * The bytes that may begin a line worth parsing, as a superset (see
  * start_candidates()). For replies, a byte b is a candidate when b & mask
  * equals want, or (two) equals want2. Inside a multi-line reply, the line
  * "end" would end it.
  */
-/* Outside a multi-line reply: a digit 0-7 (a code begins 1-5). */
-#define REPLY_START_MASK	REPEAT(0xf8)
-#define REPLY_START_WANT	REPEAT('0')
-
 struct line_filter {
 	bool command, multiline, two;
 	u64 mask, want, want2;
