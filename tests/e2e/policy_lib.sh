@@ -189,9 +189,12 @@ ph_transcript() { # OUT: one line, for FAIL messages
 }
 
 # ph_step_bg NAME MODE HOST TIMEOUT: ftp-step.py in cl, paused after the
-# negotiation until ph_step_go. Status 1 unless it negotiated.
+# negotiation until ph_step_go. Status 1 unless it negotiated. TIMEOUT is
+# stretched by PINHOLE_TIMEOUT_SCALE like the library's own waits: it also
+# bounds the pause, and under KASAN on a loaded host the checks a case
+# makes between the negotiation and ph_step_go took longer than 20 s.
 ph_step_bg() {
-	local name=$1 mode=$2 host=$3 t=$4
+	local name=$1 mode=$2 host=$3 t=$(($4 * E2E_SCALE))
 	PH_STEP_OUT=$E2E_WORK/step.$name
 	PH_STEP_GO=$E2E_WORK/step.$name.go
 	rm -f "$PH_STEP_GO"
