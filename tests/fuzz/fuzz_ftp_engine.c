@@ -304,15 +304,30 @@ static void log_event(struct event_log *log, const struct event *e)
 		log->overflow = true;
 }
 
-static bool tee_offer(void *ctx, const struct ftp_offer *o)
+static void log_offer(struct event_log *log, const struct ftp_offer *o)
 {
-	struct tee *t = ctx;
 	struct event e;
 
 	memset(&e, 0, sizeof(e));
 	e.is_offer = true;
 	e.offer = *o;
-	log_event(t->log, &e);
+	log_event(log, &e);
+}
+
+static void log_note(struct event_log *log, enum ftp_note note)
+{
+	struct event e;
+
+	memset(&e, 0, sizeof(e));
+	e.note = note;
+	log_event(log, &e);
+}
+
+static bool tee_offer(void *ctx, const struct ftp_offer *o)
+{
+	struct tee *t = ctx;
+
+	log_offer(t->log, o);
 	if (t->r)
 		return on_offer(t->r, o);
 	return o->refusal == FTP_ACCEPTED &&
@@ -322,11 +337,8 @@ static bool tee_offer(void *ctx, const struct ftp_offer *o)
 static void tee_note(void *ctx, enum ftp_note note)
 {
 	struct tee *t = ctx;
-	struct event e;
 
-	memset(&e, 0, sizeof(e));
-	e.note = note;
-	log_event(t->log, &e);
+	log_note(t->log, note);
 	if (t->r)
 		on_note(t->r, note);
 }
@@ -509,7 +521,8 @@ static void compare_logs(const struct offer_log *a, const struct offer_log *b)
 struct budget_run {
 	struct ftp_session s;
 	struct event_log log;
-	bool beyond[256];	/* log.ev[i] was an offer past the budget */
+	bool beyond[sizeof(((struct event_log *)0)->ev) /
+		    sizeof(((struct event_log *)0)->ev[0])];	/* ev[i] past the budget */
 	unsigned int budget, seen;
 	bool ask;
 };
@@ -517,17 +530,13 @@ struct budget_run {
 static bool budget_offer(void *ctx, const struct ftp_offer *o)
 {
 	struct budget_run *b = ctx;
-	struct event e;
 	bool past = b->seen++ >= b->budget;
 
 	check(b->ask || o->refusal != FTP_REFUSED_UNPARSED,
 	      "unparsed offer to a caller that did not ask");
-	memset(&e, 0, sizeof(e));
-	e.is_offer = true;
-	e.offer = *o;
-	if (b->log.n < 256)
+	if (b->log.n < (int)(sizeof(b->beyond) / sizeof(b->beyond[0])))
 		b->beyond[b->log.n] = past;
-	log_event(&b->log, &e);
+	log_offer(&b->log, o);
 	return !past && o->refusal == FTP_ACCEPTED &&
 	       (o->kind == FTP_OFFER_PORT || o->kind == FTP_OFFER_EPRT);
 }
@@ -535,11 +544,8 @@ static bool budget_offer(void *ctx, const struct ftp_offer *o)
 static void budget_note(void *ctx, enum ftp_note note)
 {
 	struct budget_run *b = ctx;
-	struct event e;
 
-	memset(&e, 0, sizeof(e));
-	e.note = note;
-	log_event(&b->log, &e);
+	log_note(&b->log, note);
 }
 
 static bool budget_wants(void *ctx)
