@@ -266,9 +266,26 @@ static bool deliver(struct ftp_run *r, const struct ftp_offer *offer)
 }
 
 /*
- * Report a refused line and skip the rest of it. Nothing of a refused line
- * is worth rewriting, so no text offsets are given; the address is named
- * only when the whole line was parsed (@parsed: a port 0).
+ * A refused line's offer. Nothing of a refused line is worth rewriting, so
+ * no text offsets are given, and it names no address.
+ */
+static void refused_offer(const struct ftp_run *r, struct ftp_offer *offer,
+			  enum ftp_offer_kind kind, enum ftp_refusal why,
+			  enum ftp_family family)
+{
+	memset(offer, 0, sizeof(*offer));
+	offer->kind = kind;
+	offer->refusal = why;
+	offer->family = family;
+	offer->in_multiline = in_multiline(r);
+	offer->text_start = r->off;
+	offer->text_end = r->off;
+	offer->lines = 1;
+}
+
+/*
+ * Report a refused line and skip the rest of it. The address is named only
+ * when the whole line was parsed (@parsed: a port 0).
  */
 static void refuse_line(struct ftp_run *r, enum ftp_offer_kind kind,
 			enum ftp_refusal why, enum ftp_family family,
@@ -276,17 +293,11 @@ static void refuse_line(struct ftp_run *r, enum ftp_offer_kind kind,
 {
 	struct ftp_offer offer;
 
-	memset(&offer, 0, sizeof(offer));
-	offer.kind = kind;
-	offer.refusal = why;
-	offer.family = family;
+	refused_offer(r, &offer, kind, why, family);
 	offer.addr_known = parsed;
-	offer.in_multiline = in_multiline(r);
 	if (parsed && kind != FTP_OFFER_229)
 		memcpy(offer.addr, r->st->addr,
 		       family == FTP_FAMILY_IPV6 ? 16 : 4);
-	offer.text_start = r->off;
-	offer.text_end = r->off;
 	deliver(r, &offer);
 	set_state(r, ST_SKIP);
 }
@@ -332,6 +343,7 @@ static void offer_accept(struct ftp_run *r, enum ftp_offer_kind kind,
 	offer.family = family;
 	offer.port = port;
 	offer.addr_known = true;
+	offer.lines = 1;
 	if (kind != FTP_OFFER_229)
 		memcpy(offer.addr, st->addr,
 		       family == FTP_FAMILY_IPV6 ? 16 : 4);
@@ -2053,12 +2065,28 @@ static u32 skip_rest_of_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 	return i + 1;
 }
 
+/* "PORT " or "EPRT " (any case) at data[i]: its kind, else KIND_COUNT. */
+static enum ftp_offer_kind offer_command_at(const u8 *data, u32 i, u32 n)
+{
+	u32 head;
+
+	if (n - i < 5 || data[i + 4] != ' ')
+		return FTP_OFFER_KIND_COUNT;
+	head = load_text4(data + i) | TEXT4(0x20, 0x20, 0x20, 0x20);
+	if (head == TEXT4('p', 'o', 'r', 't'))
+		return FTP_OFFER_PORT;
+	if (head == TEXT4('e', 'p', 'r', 't'))
+		return FTP_OFFER_EPRT;
+	return FTP_OFFER_KIND_COUNT;
+}
+
 /*
- * A whole ordinary "PORT h1,h2,h3,h4,p1,p2" line at data[i], up to its LF,
- * parsed in one go: the byte machine's PORT states cost a dispatch per
- * byte. Only a line the byte machine would accept (or refuse for port 0)
- * with nothing unusual about it is taken; it ends in the very state and
- * with the very offer the byte machine gives it. Anything else - a
+ * A whole ordinary "PORT h1,h2,h3,h4,p1,p2" line at data[i] (the caller
+ * has seen its "PORT "), up to its LF, parsed in one go: the byte
+ * machine's PORT states cost a dispatch per byte. Only a line the byte
+ * machine would accept (or refuse for port 0) with nothing unusual about
+ * it is taken; it ends in the very state and with the very offer the byte
+ * machine gives it. Anything else - a
  * malformed or out-of-range line, an IPv6 control connection, a line
  * begun in an earlier segment or cut by this one's end, a long text, the
  * accumulator busy - is left to the byte machine (returns 0).
@@ -2069,9 +2097,7 @@ static u32 port_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 	u32 p, text, lf;
 
 	if (r->dir != FTP_DIR_COMMAND || n - i < 16 || run_cont(r) ||
-	    r->st->family_v6 || holds_acc(r->st, FTP_DIR_REPLY) ||
-	    (load_text4(data + i) | TEXT4(0x20, 0x20, 0x20, 0x20)) !=
-	    TEXT4('p', 'o', 'r', 't') || data[i + 4] != ' ')
+	    r->st->family_v6 || holds_acc(r->st, FTP_DIR_REPLY))
 		return 0;
 	for (text = i + 5; text < n && data[text] == ' '; text++)
 		;
@@ -2089,56 +2115,73 @@ static u32 port_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 }
 
 /*
- * A PORT/EPRT line at data[i] that the caller will refuse whatever it holds
- * (ops->wants_offers()): reported unparsed and skipped up to its LF, which
- * must be in this buffer - a line cut by the buffer's end is parsed, since
- * its offer may fall in a later segment. The byte machine reports exactly
- * one offer for such a line too ("PORT " or "EPRT " begins an argument
- * whatever follows), so only its content is lost. Returns the offset
- * after the LF, or 0 to parse the line.
+ * Command lines the reply queue can take before one brings a note
+ * (queue_command()): a run of unparsed lines stops at that line, so its
+ * offer still comes before the note, as line by line it would.
  */
-static u32 unwanted_offer_line(struct ftp_run *r, const u8 *data, u32 i,
-			       u32 n)
+static u32 lines_before_note(const struct ftp_state *st)
 {
-	enum ftp_offer_kind kind;
-	u32 head, lf;
-
-	if (r->dir != FTP_DIR_COMMAND || !r->ops || !r->ops->wants_offers ||
-	    n - i < 5 || data[i + 4] != ' ')
-		return 0;
-	head = load_text4(data + i) | TEXT4(0x20, 0x20, 0x20, 0x20);
-	if (head == TEXT4('p', 'o', 'r', 't'))
-		kind = FTP_OFFER_PORT;
-	else if (head == TEXT4('e', 'p', 'r', 't'))
-		kind = FTP_OFFER_EPRT;
-	else
-		return 0;
-	if (r->ops->wants_offers(r->ctx))
-		return 0;
-	lf = find_lf(data, i + 5, n);
-	if (lf == n)
-		return 0;
-	refuse(r, kind, FTP_REFUSED_UNPARSED, kind_family(r->st, kind));
-	r->off += lf - i;
-	line_end(r);
-	return lf + 1;
+	if (st->q_kind != Q_NONE || st->q_n == Q_MAX)
+		return ~(u32)0;
+	return Q_MAX - st->q_n;
 }
 
 /*
- * unwanted_offer_line() for as many lines in a row as it takes (a flood of
- * pipelined PORTs), without going back to the feed loop for each. Returns
- * the offset after the last, or 0 when it took none.
+ * PORT/EPRT lines from data[i] on that the caller will refuse whatever
+ * they hold (ops->wants_offers()): reported unparsed, as many of one kind
+ * in a row as there are, and skipped up to the last one's LF, which must
+ * be in this buffer - a line cut by the buffer's end is parsed, since its
+ * offer may fall in a later segment. The byte machine reports exactly one
+ * offer for such a line too ("PORT " or "EPRT " begins an argument
+ * whatever follows), so only their content is lost. r->off is data[i]'s.
+ * Returns the offset after the last LF, or 0 to parse the line.
  */
 static u32 unwanted_offer_lines(struct ftp_run *r, const u8 *data, u32 i,
-				u32 n)
+				u32 n, enum ftp_offer_kind kind)
 {
-	u32 next, last = 0;
+	struct ftp_offer offer;
+	u32 start = i, lines = 0, most, lf;
 
-	while (i < n && (next = unwanted_offer_line(r, data, i, n))) {
-		r->off++;	/* from the LF to the next line's start */
-		last = i = next;
-	}
-	return last;
+	if (r->dir != FTP_DIR_COMMAND || !r->ops || !r->ops->wants_offers ||
+	    r->ops->wants_offers(r->ctx))
+		return 0;
+	most = lines_before_note(r->st);
+	do {
+		lf = find_lf(data, i + 5, n);
+		if (lf == n)
+			break;
+		i = lf + 1;
+	} while (++lines < most && offer_command_at(data, i, n) == kind);
+	if (!lines)
+		return 0;
+	refused_offer(r, &offer, kind, FTP_REFUSED_UNPARSED,
+		      kind_family(r->st, kind));
+	offer.lines = lines;
+	deliver(r, &offer);
+	set_state(r, ST_SKIP);
+	queue_commands(r, lines - 1);
+	r->off += i - 1 - start;	/* at the last LF */
+	line_end(r);
+	r->off++;
+	return i;
+}
+
+/*
+ * A command line at data[i]: a PORT/EPRT taken at once, unparsed or (PORT)
+ * parsed whole, where it can be. Returns the offset after it, or 0.
+ */
+static u32 offer_command_line(struct ftp_run *r, const u8 *data, u32 i,
+			      u32 n)
+{
+	enum ftp_offer_kind kind = offer_command_at(data, i, n);
+	u32 next;
+
+	if (kind == FTP_OFFER_KIND_COUNT)
+		return 0;
+	next = unwanted_offer_lines(r, data, i, n, kind);
+	if (!next && kind == FTP_OFFER_PORT)
+		next = port_line(r, data, i, n);
+	return next;
 }
 
 /*
@@ -2190,9 +2233,7 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 			if (dir == FTP_DIR_REPLY) {
 				next = reply_code_line(&r, data, i, n);
 			} else {
-				next = unwanted_offer_lines(&r, data, i, n);
-				if (!next)
-					next = port_line(&r, data, i, n);
+				next = offer_command_line(&r, data, i, n);
 			}
 			if (!next)
 				next = skip_lines(&r, data, i, n);

@@ -111,6 +111,7 @@ struct ftp_offer {
 	bool text_in_segment;
 	u32 text_start;
 	u32 text_end;
+	u32 lines;		/* 1, or a run of lines (see wants_offers()) */
 };
 
 /*
@@ -121,9 +122,12 @@ struct ftp_offer {
  * wants_offers(), if set, is asked at the start of a PORT/EPRT line. False:
  * the caller would refuse its offer whatever it held (it takes only so many
  * per segment), so the line is not parsed if its LF is in the same buffer.
- * Its offer comes at once, refused FTP_REFUSED_UNPARSED with its kind and
- * family only, and the line is skipped: the session ends in the state a
- * refused line leaves, and the line costs a word scan to its LF.
+ * The answer must hold until the next offer() call: the lines of the same
+ * kind that follow in a row, whole in the buffer, are not parsed either,
+ * and their offers come as one, refused FTP_REFUSED_UNPARSED with their
+ * kind, family and count (lines) only, at the first line's offset and
+ * before any note that ending them brings. The session ends in the state
+ * refused lines leave, and each line costs a word scan to its LF.
  */
 struct ftp_engine_ops {
 	bool (*offer)(void *ctx, const struct ftp_offer *offer);

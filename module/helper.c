@@ -74,10 +74,13 @@ static bool pinhole_on_offer(void *ctx, const struct ftp_offer *offer)
 {
 	struct pinhole_segment *seg = ctx;
 
-	pinhole_count(seg->pn, pinhole_line_counters[offer->kind]);
+	pinhole_count_lines(seg->pn, pinhole_line_counters[offer->kind],
+			    offer->lines);
 	if (seg->count == PINHOLE_OFFERS_PER_SEGMENT) {
-		pinhole_count(seg->pn, PINHOLE_CNT_refused_offers_per_segment);
-		seg->refused++;
+		pinhole_count_lines(seg->pn,
+				    PINHOLE_CNT_refused_offers_per_segment,
+				    offer->lines);
+		seg->refused += offer->lines;
 		return false;
 	}
 	if (pinhole_decide(seg, offer, false) != PINHOLE_OPEN) {

@@ -193,6 +193,13 @@ static inline void pinhole_count(struct pinhole_net *pn,
 	this_cpu_inc(pn->counters->count[counter]);
 }
 
+/* An offer may stand for a run of lines (ftp_offer.lines). */
+static inline void pinhole_count_lines(struct pinhole_net *pn,
+				       enum pinhole_counter counter, u32 lines)
+{
+	this_cpu_add(pn->counters->count[counter], lines);
+}
+
 /* sysctl.c */
 int pinhole_sysctl_init(struct net *net, struct pinhole_net *pn);
 void pinhole_sysctl_exit(struct pinhole_net *pn);

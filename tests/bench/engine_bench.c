@@ -64,8 +64,8 @@ static bool on_offer(void *ctx, const struct ftp_offer *o)
 {
 	struct counts *c = ctx;
 
-	c->offers++;
-	c->seg_offers++;
+	c->offers += o->lines;
+	c->seg_offers += o->lines;
 	c->accepted += o->refusal == FTP_ACCEPTED;
 	return false;	/* no pinhole: nothing for the reply queue to track */
 }

@@ -22,7 +22,8 @@
  * shortcuts): same events, offsets included, and the same state after.
  * Finally, in order and whole, a caller that takes only so many offers per
  * segment and says so (wants_offers()) must see what one that refuses the
- * rest sees: the same events, but for PORT/EPRT lines reported unparsed.
+ * rest sees: the same events, but for PORT/EPRT lines reported unparsed,
+ * a run of them in a row as one event.
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -361,7 +362,8 @@ static bool same_event(const struct event *a, const struct event *b)
 	       !memcmp(x->addr, y->addr, sizeof(x->addr)) &&
 	       x->addr_known == y->addr_known &&
 	       x->text_in_segment == y->text_in_segment &&
-	       x->text_start == y->text_start && x->text_end == y->text_end;
+	       x->text_start == y->text_start && x->text_end == y->text_end &&
+	       x->lines == y->lines;
 }
 
 /*
@@ -530,10 +532,13 @@ struct budget_run {
 static bool budget_offer(void *ctx, const struct ftp_offer *o)
 {
 	struct budget_run *b = ctx;
-	bool past = b->seen++ >= b->budget;
+	bool past = b->seen >= b->budget;
 
 	check(b->ask || o->refusal != FTP_REFUSED_UNPARSED,
 	      "unparsed offer to a caller that did not ask");
+	check(o->lines == 1 || (o->refusal == FTP_REFUSED_UNPARSED && o->lines),
+	      "an offer for other than one line that is not an unparsed run");
+	b->seen += o->lines;
 	if (b->log.n < (int)(sizeof(b->beyond) / sizeof(b->beyond[0])))
 		b->beyond[b->log.n] = past;
 	log_offer(&b->log, o);
@@ -606,33 +611,51 @@ static void budget_feed(struct budget_run *b, const u8 *data, size_t size)
 	}
 }
 
+/*
+ * The asked run's unparsed offer for @lines lines stands for the refused
+ * run's next @lines offers: refused PORT/EPRT lines of its kind past the
+ * budget, with no note between them.
+ */
+static void check_unparsed_run(const struct budget_run *asked, int i,
+			       const struct budget_run *refused, int j)
+{
+	const struct ftp_offer *a = &asked->log.ev[i].offer, *r;
+	int end = j + (int)a->lines;
+
+	check(a->kind == FTP_OFFER_PORT || a->kind == FTP_OFFER_EPRT,
+	      "budget: unparsed offer for other than PORT/EPRT");
+	check(asked->beyond[i], "budget: unparsed offer within the budget");
+	for (; j < end && j < refused->log.n; j++) {
+		r = &refused->log.ev[j].offer;
+		check(refused->log.ev[j].is_offer && refused->beyond[j] &&
+		      r->kind == a->kind,
+		      "budget: unparsed offer that was not a refused PORT/EPRT");
+	}
+}
+
 static void check_budget(const u8 *data, size_t size)
 {
 	static struct budget_run asked, refused;
-	const struct ftp_offer *a, *r;
-	int i;
+	const struct event *a;
+	int i, j;
 
 	budget_init(&asked, data, true);
 	budget_init(&refused, data, false);
 	budget_feed(&asked, data, size);
 	budget_feed(&refused, data, size);
-	check(asked.log.n == refused.log.n &&
-	      asked.log.overflow == refused.log.overflow,
-	      "budget: different number of events");
-	for (i = 0; i < asked.log.n; i++) {
-		a = &asked.log.ev[i].offer;
-		r = &refused.log.ev[i].offer;
-		if (!asked.log.ev[i].is_offer ||
-		    a->refusal != FTP_REFUSED_UNPARSED) {
-			check(same_event(&asked.log.ev[i], &refused.log.ev[i]),
-			      "budget: different event");
+	for (i = j = 0; i < asked.log.n && j < refused.log.n; i++) {
+		a = &asked.log.ev[i];
+		if (a->is_offer && a->offer.refusal == FTP_REFUSED_UNPARSED) {
+			check_unparsed_run(&asked, i, &refused, j);
+			j += a->offer.lines;
 			continue;
 		}
-		check(refused.log.ev[i].is_offer && refused.beyond[i] &&
-		      asked.beyond[i] && a->kind == r->kind &&
-		      (a->kind == FTP_OFFER_PORT || a->kind == FTP_OFFER_EPRT),
-		      "budget: unparsed offer that was not a refused PORT/EPRT");
+		check(same_event(a, &refused.log.ev[j++]),
+		      "budget: different event");
 	}
+	if (!asked.log.overflow && !refused.log.overflow)
+		check(i == asked.log.n && j == refused.log.n,
+		      "budget: different number of events");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -77,6 +77,8 @@ static void render_offer(char *buf, const struct ftp_offer *o)
 
 	append(buf, "%s%s %s", buf[0] ? "; " : "",
 	       ftp_offer_kind_name(o->kind), ftp_refusal_name(o->refusal));
+	if (o->lines != 1)
+		append(buf, " x%u", o->lines);
 	if (o->refusal != FTP_ACCEPTED)
 		return;
 	if (o->kind == FTP_OFFER_229) {
@@ -94,7 +96,7 @@ static bool on_offer(void *ctx, const struct ftp_offer *o)
 	bool opened = o->refusal == FTP_ACCEPTED &&
 		      (o->kind == FTP_OFFER_PORT || o->kind == FTP_OFFER_EPRT);
 
-	r->offers++;
+	r->offers += o->lines;
 	r->last = *o;
 	render_offer(r->out, o);
 	render_offer(r->bare, o);
@@ -1243,6 +1245,48 @@ static void test_unwanted_offers_unparsed(void)
 	      !r.last.text_in_segment, "unparsed offer holds more than its kind");
 }
 
+/* As on_note(), and the reply queue's notes told in order among offers. */
+static void on_note_in_order(void *ctx, enum ftp_note note)
+{
+	struct rig *r = ctx;
+
+	r->notes[note]++;
+	if (note == FTP_NOTE_UNCORRELATED)
+		append(r->out, "%suncorrelated", r->out[0] ? "; " : "");
+}
+
+static const struct ftp_engine_ops rig_budget_ordered_ops = {
+	.offer = on_offer,
+	.note = on_note_in_order,
+	.wants_offers = rig_wants_offers,
+};
+
+/*
+ * Unwanted lines of one kind in a row come as one offer with their count,
+ * and a run ends at the line that fills the reply queue, so its offer
+ * still comes before the note that line brings (as line by line it
+ * would): 2 NOOPs leave room for 5 lines of the 7 the queue counts.
+ */
+static void test_unwanted_offer_runs(void)
+{
+	static const char text[] =
+		"NOOP\r\nnoop\r\nPORT 1,2,3,4,5,6\r\nPORT a\r\nport \r\n"
+		"PORT 1\r\nPORT 2\r\nPORT 3\r\nPORT 4\r\nEPRT x\r\n"
+		"eprt |2|::1|1|\r\nPORT 5\r\nPORT z";
+	static struct rig r;
+
+	rig_init(&r, FTP_FAMILY_IPV4);
+	r.seg = (const u8 *)text;
+	r.seg_len = sizeof(text) - 1;
+	ftp_stream_segment(&r.s, FTP_DIR_COMMAND, r.seq[FTP_DIR_COMMAND],
+			   r.seg, r.seg_len, false, &rig_budget_ordered_ops, &r);
+	CHECK_STR(r.out, "port unparsed x5; uncorrelated; port unparsed x2; "
+		  "eprt unparsed x2; port unparsed; port malformed");
+	CHECK(r.offers == 11, "offers count %d lines", r.offers);
+	CHECK(r.last.text_start == r.seg_len - 1,
+	      "the cut line's refusal at offset %u", r.last.text_start);
+}
+
 /* ---- runner ---- */
 
 static void report(const char *name)
@@ -1292,6 +1336,7 @@ static const struct {
 	{ "word_scan_multiline_end", test_word_scan_multiline_end },
 	{ "word_scan_command_candidates", test_word_scan_command_candidates },
 	{ "unwanted_offers_unparsed", test_unwanted_offers_unparsed },
+	{ "unwanted_offer_runs", test_unwanted_offer_runs },
 };
 
 int main(void)
