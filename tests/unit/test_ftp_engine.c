@@ -1211,6 +1211,42 @@ static void test_word_scan_command_candidates(void)
 	}
 }
 
+/*
+ * Once the reply queue is full, commands are passed over without counting
+ * their lines (skip_uncounted_commands()): wherever the words fall, every
+ * line that matters must still be found, a Telnet IAC among them, and
+ * nothing else.
+ */
+static void test_word_scan_uncounted_commands(void)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static struct rig r;
+	char cmds[1024];
+	struct step steps[2] = {
+		{ FTP_DIR_COMMAND, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+				   "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n" },
+		{ FTP_DIR_COMMAND, cmds },
+	};
+	int shift;
+
+	for (shift = 0; shift < (int)sizeof(pad); shift++) {
+		snprintf(cmds, sizeof(cmds),
+			 "NOOP%.*s\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+			 "NOOP\r\nNOOP\r\n\xff\xf4\xff\xf2PORT 10,0,0,1,4,1\r\n"
+			 "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nTYPE I\r\n"
+			 "PWD\r\nallo 1\r\nST\xc3\xa4T\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+			 "eprt |1|10.0.0.2|21|\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+			 "NOOP\r\nNOOP\r\npasv\r\nNOOP\r\nNOOP\r\nNOOP\r\n",
+			 shift, pad);
+		run_whole_and_bytes(&r, steps, 2);
+		CHECK(strcmp(r.out, "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+			     "eprt accepted 10.0.0.2 21 [1|10.0.0.2|21]") == 0,
+		      "shift %d: \"%s\"", shift, r.out);
+		CHECK(r.notes[FTP_NOTE_PASV] == 1, "shift %d: PASV seen %d times",
+		      shift, r.notes[FTP_NOTE_PASV]);
+	}
+}
+
 static void cmd_budget(struct rig *r, const char *text)
 {
 	r->seg = (const u8 *)text;
@@ -1335,6 +1371,7 @@ static const struct {
 	{ "word_scan_long_runs", test_word_scan_long_runs },
 	{ "word_scan_multiline_end", test_word_scan_multiline_end },
 	{ "word_scan_command_candidates", test_word_scan_command_candidates },
+	{ "word_scan_uncounted_commands", test_word_scan_uncounted_commands },
 	{ "unwanted_offers_unparsed", test_unwanted_offers_unparsed },
 	{ "unwanted_offer_runs", test_unwanted_offer_runs },
 };
