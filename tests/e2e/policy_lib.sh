@@ -148,7 +148,7 @@ ph_hostile() {
 	local name=$1 host=$2
 	shift 2
 	PH_OUT=$E2E_WORK/h.$name
-	timeout -k 2 60 ip netns exec "$NS_CL" /usr/bin/python3 "$PH_HOSTILE" \
+	timeout -k 2 $((60 * E2E_SCALE)) ip netns exec "$NS_CL" /usr/bin/python3 "$PH_HOSTILE" \
 		client --host "$host" "$@" > "$PH_OUT" 2>&1
 }
 
@@ -161,10 +161,10 @@ ph_hostile_bg() {
 	PH_OUT=$E2E_WORK/h.$name
 	PH_HOLD=$E2E_WORK/h.$name.release
 	rm -f "$PH_HOLD"
-	timeout -k 2 150 ip netns exec "$NS_CL" /usr/bin/python3 "$PH_HOSTILE" \
+	timeout -k 2 $((150 * E2E_SCALE)) ip netns exec "$NS_CL" /usr/bin/python3 "$PH_HOSTILE" \
 		client --host "$host" --hold "$PH_HOLD" "$@" > "$PH_OUT" 2>&1 &
 	PH_PID=$!
-	wait_until 30 ph_held "$PH_OUT" && grep -q '^holding$' "$PH_OUT"
+	wait_until $((30 * E2E_SCALE)) ph_held "$PH_OUT" && grep -q '^holding$' "$PH_OUT"
 }
 
 ph_held() { # OUT: the client is holding or gave up

@@ -79,7 +79,7 @@ fd_session() {
 		esac
 	done
 	rm -f "$FD_OUT".*
-	timeout -k 2 200 ip netns exec "$NS_CL" /usr/bin/python3 "$SCRIPTED" \
+	timeout -k 2 $((200 * E2E_SCALE)) ip netns exec "$NS_CL" /usr/bin/python3 "$SCRIPTED" \
 		--timeout 10 client "$host" 21 'recv:^220 ' "${steps[@]}" \
 		> "$FD_OUT" 2>&1 &
 	FD_PID=$!

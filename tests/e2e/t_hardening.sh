@@ -76,7 +76,7 @@ hd_peer() {
 	local ns=$1 name=$2
 	shift 2
 	rm -f "$(hd_f "$name" log)"
-	timeout -k 2 120 ip netns exec "$ns" /usr/bin/python3 "$SCRIPTED" \
+	timeout -k 2 $((120 * E2E_SCALE)) ip netns exec "$ns" /usr/bin/python3 "$SCRIPTED" \
 		"$@" > "$(hd_f "$name" log)" 2>&1 &
 	HD_PID[$name]=$!
 }
@@ -100,7 +100,7 @@ hd_reap() {
 hd_log() { tr '\n' ' ' < "$(hd_f "$1" log)" | cut -c1-300; }
 hd_has() { [ -e "$2" ] || ! kill -0 "${HD_PID[$1]}" 2>/dev/null; }
 hd_ready() { # NAME FILE: wait until the peer created FILE; false if it died
-	wait_until 150 hd_has "$1" "$2" && [ -e "$2" ]
+	wait_until $((150 * E2E_SCALE)) hd_has "$1" "$2" && [ -e "$2" ]
 }
 hd_local_port() { sed -n 's/^local [^ ]* \([0-9]*\)$/\1/p' "$(hd_f "$1" log)"; }
 hd_received_ok() { grep -q "^received: .* sha256=$FTP_SUM\$" "$(hd_f "$1" log)"; }
@@ -398,14 +398,14 @@ limit_cases() {
 	fw_load_all
 	for round in 1 2 3 4; do
 		ct_flush "$NS_FW"
-		at=$(awk -v t="$(date +%s.%N)" 'BEGIN { printf "%.3f", t + 4 }')
-		timeout -k 2 60 ip netns exec "$NS_SV" taskset -c 1 /usr/bin/python3 \
+		at=$(awk -v t="$(date +%s.%N)" -v d="$((4 * E2E_SCALE))" 'BEGIN { printf "%.3f", t + d }')
+		timeout -k 2 $((60 * E2E_SCALE)) ip netns exec "$NS_SV" taskset -c 1 /usr/bin/python3 \
 			"$SCRIPTED" server :: 21 'send:220 hi\r\n' 'recv:PASV' \
 			"at:$at" 'send:227 Entering Passive Mode (198,51,100,2,159,20)\r\n' \
 			'recv:QUIT' 'send:221 bye\r\n' > "$(hd_f "ls$round" log)" 2>&1 &
 		HD_PID[ls$round]=$!
 		wait_listen "$NS_SV" 21 "ls$round"
-		timeout -k 2 60 ip netns exec "$NS_CL" taskset -c 0 /usr/bin/python3 \
+		timeout -k 2 $((60 * E2E_SCALE)) ip netns exec "$NS_CL" taskset -c 0 /usr/bin/python3 \
 			"$SCRIPTED" client "$SV4" 21 'recv:^220 ' 'send:PASV\r\n' \
 			"at:$at" 'send:PORT 192,0,2,2,159,21\r\n' 'recv:^227 ' \
 			'sleep:1' "touch:$(hd_f "lc$round" done)" 'sleep:2' \
@@ -485,7 +485,7 @@ replay_cases() {
 	topo router
 	nat_load dnat
 	hd_snap
-	timeout -k 2 60 ip netns exec "$NS_SV" /usr/bin/python3 "$SCRIPTED" \
+	timeout -k 2 $((60 * E2E_SCALE)) ip netns exec "$NS_SV" /usr/bin/python3 "$SCRIPTED" \
 		server :: 21 'send:220 hi\r\n' 'recv:PASV' 'send:150-Opening\r\n' \
 		'sleep:0.3' "send:$inside\\r\\n150 ok\\r\\n$inside\\r\\n" \
 		'recv:QUIT' 'send:221 bye\r\n' > "$(hd_f rs log)" 2>&1 &

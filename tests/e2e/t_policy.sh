@@ -439,8 +439,8 @@ sv2_get() {
 	out=$(client_out "$c")
 	d0=$(fw_counter "$NS_SV2" data_expected)
 	n0=$(fw_counter "$NS_SV2" tcp_new_dropped)
-	timeout -k 2 30 ip netns exec "$NS_CL2" curl -sS -4 --ftp-pasv --disable-epsv \
-		--connect-timeout "$E2E_T_NEG" --max-time 20 -o "$out" \
+	timeout -k 2 $((30 * E2E_SCALE)) ip netns exec "$NS_CL2" curl -sS -4 --ftp-pasv --disable-epsv \
+		--connect-timeout "$E2E_T_NEG" --max-time $((20 * E2E_SCALE)) -o "$out" \
 		"ftp://$SV2/$FTP_FILE" > "$E2E_WORK/client2.log" 2>&1 || rc=$?
 	d1=$(fw_counter "$NS_SV2" data_expected)
 	n1=$(fw_counter "$NS_SV2" tcp_new_dropped)
