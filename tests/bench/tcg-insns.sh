@@ -15,7 +15,8 @@
 # of its translation. User-mode TCG reaches guest memory without the
 # software TLB that a system guest pays on every access, so memory
 # operations are under-weighted here. Between runs of one binary the
-# figure moves by about 3%.
+# figure moves by about 3% on an idle machine and by up to 14% beside
+# running guests: compare medians of several runs.
 #
 # Needs qemu-user (Debian package qemu-user) and valgrind.
 # Output: one line per kind, "tcg kind=K seg=S host_insns_per_B=X".
