@@ -19,7 +19,7 @@
 # Knobs (environment, passed to the guest): BENCH_MB (MB per stream,
 # default 32), BENCH_REPS (5), BENCH_PAR (parallel streams, 2),
 # BENCH_XFERS (downloads per measurement, 50), BENCH_XPAR ("2 4"),
-# BENCH_PORT_DIV (16), BENCH_IDLE (idle sessions, 1000; 0: none),
+# BENCH_PORT_DIV (4), BENCH_IDLE (idle sessions, 1000; 0: none),
 # BENCH_CLIENT_T (300 s), BENCH_ONLY (regexp on benchmark names),
 # BENCH_PERF (regexp: profile those stream rows with perf in the guest,
 # DIR/perf.*.txt; a diagnosis, it slows them).
