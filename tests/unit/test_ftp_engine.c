@@ -1182,6 +1182,35 @@ static void test_word_scan_multiline_end(void)
 }
 
 /*
+ * @head, a pad of every length from 0 to 32, then @tail, after the command
+ * segment @before (if any): fed whole and a byte at a time, the same; the
+ * PORT and the EPRT in them accepted, the PASV seen once.
+ */
+static void commands_at_every_shift(const char *before, const char *head,
+				    const char *tail)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static struct rig r;
+	char cmds[1024];
+	struct step steps[2] = { { FTP_DIR_COMMAND, before },
+				 { FTP_DIR_COMMAND, cmds } };
+	int shift;
+
+	for (shift = 0; shift < (int)sizeof(pad); shift++) {
+		snprintf(cmds, sizeof(cmds), "%s%.*s%s", head, shift, pad, tail);
+		if (before)
+			run_whole_and_bytes(&r, steps, 2);
+		else
+			run_whole_and_bytes(&r, steps + 1, 1);
+		CHECK(strcmp(r.out, "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
+			     "eprt accepted 10.0.0.2 21 [1|10.0.0.2|21]") == 0,
+		      "shift %d: \"%s\"", shift, r.out);
+		CHECK(r.notes[FTP_NOTE_PASV] == 1, "shift %d: PASV seen %d times",
+		      shift, r.notes[FTP_NOTE_PASV]);
+	}
+}
+
+/*
  * Commands that the word scan's first look lets through but its closer one
  * drops (TYPE, ALLO, ACCT: the first look is b & 0x4a == 0x40), next to
  * those it must keep: PORT after a Telnet IP + Synch, a lower-case EPRT,
@@ -1190,25 +1219,12 @@ static void test_word_scan_multiline_end(void)
  */
 static void test_word_scan_command_candidates(void)
 {
-	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
-	static struct rig r;
-	char cmds[512];
-	struct step steps[1] = { { FTP_DIR_COMMAND, cmds } };
-	int shift;
-
-	for (shift = 0; shift < (int)sizeof(pad); shift++) {
-		snprintf(cmds, sizeof(cmds),
-			 "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP%.*s\r\n"
-			 "TYPE I\r\nACCT x\r\nALLO 1\r\ntype a\r\n"
-			 "\xff\xf4\xff\xf2PORT 10,0,0,1,4,1\r\nNOOP\r\nNOOP\r\n"
-			 "NOOP\r\nNOOP\r\nNOOP\r\nTYPE A\r\n"
-			 "eprt |1|10.0.0.2|21|\r\nallo 2\r\nNOOP\r\nPASV\r\n",
-			 shift, pad);
-		run_whole_and_bytes(&r, steps, 1);
-		CHECK(strcmp(r.out, "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
-			     "eprt accepted 10.0.0.2 21 [1|10.0.0.2|21]") == 0,
-		      "shift %d: \"%s\"", shift, r.out);
-	}
+	commands_at_every_shift(NULL,
+		"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP",
+		"\r\nTYPE I\r\nACCT x\r\nALLO 1\r\ntype a\r\n"
+		"\xff\xf4\xff\xf2PORT 10,0,0,1,4,1\r\nNOOP\r\nNOOP\r\n"
+		"NOOP\r\nNOOP\r\nNOOP\r\nTYPE A\r\n"
+		"eprt |1|10.0.0.2|21|\r\nallo 2\r\nNOOP\r\nPASV\r\n");
 }
 
 /*
@@ -1219,32 +1235,16 @@ static void test_word_scan_command_candidates(void)
  */
 static void test_word_scan_uncounted_commands(void)
 {
-	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
-	static struct rig r;
-	char cmds[1024];
-	struct step steps[2] = {
-		{ FTP_DIR_COMMAND, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
-				   "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n" },
-		{ FTP_DIR_COMMAND, cmds },
-	};
-	int shift;
-
-	for (shift = 0; shift < (int)sizeof(pad); shift++) {
-		snprintf(cmds, sizeof(cmds),
-			 "NOOP%.*s\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
-			 "NOOP\r\nNOOP\r\n\xff\xf4\xff\xf2PORT 10,0,0,1,4,1\r\n"
-			 "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nTYPE I\r\n"
-			 "PWD\r\nallo 1\r\nST\xc3\xa4T\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
-			 "eprt |1|10.0.0.2|21|\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
-			 "NOOP\r\nNOOP\r\npasv\r\nNOOP\r\nNOOP\r\nNOOP\r\n",
-			 shift, pad);
-		run_whole_and_bytes(&r, steps, 2);
-		CHECK(strcmp(r.out, "port accepted 10.0.0.1 1025 [10,0,0,1,4,1]; "
-			     "eprt accepted 10.0.0.2 21 [1|10.0.0.2|21]") == 0,
-		      "shift %d: \"%s\"", shift, r.out);
-		CHECK(r.notes[FTP_NOTE_PASV] == 1, "shift %d: PASV seen %d times",
-		      shift, r.notes[FTP_NOTE_PASV]);
-	}
+	commands_at_every_shift(
+		"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+		"NOOP\r\n",
+		"NOOP",
+		"\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+		"\xff\xf4\xff\xf2PORT 10,0,0,1,4,1\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+		"NOOP\r\nNOOP\r\nTYPE I\r\nPWD\r\nallo 1\r\nST\xc3\xa4T\r\n"
+		"NOOP\r\nNOOP\r\nNOOP\r\neprt |1|10.0.0.2|21|\r\nNOOP\r\n"
+		"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\npasv\r\nNOOP\r\nNOOP\r\n"
+		"NOOP\r\n");
 }
 
 static void cmd_budget(struct rig *r, const char *text)
