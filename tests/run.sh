@@ -23,17 +23,22 @@ mkdir -p "$LOGDIR"
 passed=0
 failed=0
 
-# run_suite NAME CMD...: run CMD, echo its output, count its verdicts.
+# run_suite NAME CMD...: run CMD, echo its output, count its verdicts. The
+# verdicts are counted from this run's own copy of the output (another
+# run on the machine, a stock suite beside check-debug's, may be writing
+# the same suite's log), which then becomes $LOGDIR/NAME.log.
 run_suite() {
-	local name=$1 log="$LOGDIR/$1.log" status start
+	local name=$1 log="$LOGDIR/$1.log" out status start
 	shift
 	echo "=== $name: $*"
 	start=$SECONDS
-	"$@" 2>&1 | tee "$log"
+	out=$(mktemp "$LOGDIR/.$name.XXXXXX")
+	"$@" 2>&1 | tee "$out"
 	status=${PIPESTATUS[0]}
 	local p f
-	p=$(grep -c '^PASS: ' "$log")
-	f=$(grep -c '^FAIL: ' "$log")
+	p=$(grep -c '^PASS: ' "$out")
+	f=$(grep -c '^FAIL: ' "$out")
+	mv -f "$out" "$log"
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "FAIL: $name: exited with status $status (log: $log)"
 		f=1
