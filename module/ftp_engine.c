@@ -2002,39 +2002,16 @@ static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
 }
 
 /*
- * The pair of command words at data[i], with the line start flags @starts
- * for the first, tested exactly as skip_quiet_words_as() does: the offset
- * in it of the first line start worth parsing, or 2 * WORD_BYTES.
- */
-static noinline u32 command_pair_start(const struct ftp_run *r,
-				       const struct line_filter *f,
-				       const u8 *data, u32 i, u32 n,
-				       u64 starts)
-{
-	u64 x0 = load_word(data + i), x1 = load_word(data + i + WORD_BYTES);
-	u64 lf0 = bytes_equal(x0, '\n'), lf1 = bytes_equal(x1, '\n');
-	u64 c0 = (starts | lf0 << 8) & start_candidates_as(f, x0, true) &
-		 command_pe(x0);
-	u64 c1 = (lf0 >> 56 | lf1 << 8) & start_candidates_as(f, x1, true) &
-		 command_pe(x1);
-	u64 lanes = 0;	/* no count wanted */
-
-	if (!(c0 | c1))
-		return 2 * WORD_BYTES;
-	return quiet_pair_start(r, f, data, i, n, c0, c1, lf0, lf1, &lanes);
-}
-
-/*
  * skip_quiet_words() for commands when no line count is needed
  * (line_filter.uncounted: the reply queue takes no more), so LFs need not
- * be found on their own. One test a word
- * flags each byte that follows an LF and passes start_candidates(): the
- * zero bytes of (previous byte ^ '\n') | ((byte & 0x4a) ^ 0x40), first by
+ * be found on their own. One test a word flags each byte that follows an
+ * LF and passes start_candidates(): the zero bytes of
+ * (previous byte ^ '\n') | ((byte & 0x4a) ^ 0x40), first by
  * maybe_zero_bits(), then for a pair it flags exactly and with
  * command_pe(). A byte with its top bit set (a Telnet IAC) fails that
- * test, so a pair with one is judged by command_pair_start() instead. A
- * stream of NOOPs, which floods the queue, costs a quarter fewer
- * instructions this way.
+ * test, so the loop stops before a pair with one: skip_lines() takes it a
+ * word at a time (skip_word()), then comes back. A stream of NOOPs, which
+ * floods the queue, costs a quarter fewer instructions this way.
  * ls->lines is left as it is.
  */
 static u32 skip_uncounted_commands(const struct ftp_run *r,
@@ -2058,17 +2035,14 @@ static u32 skip_uncounted_commands(const struct ftp_run *r,
 		if (!((maybe_zero_bits(u0) | maybe_zero_bits(u1) | x0 | x1) &
 		      ~LOW_BITS))
 			continue;
-		if (unlikely((x0 | x1) & ~LOW_BITS)) {
-			k = command_pair_start(r, &ls->f, data, p - data, n,
-					       prev ? 0 : 0x80);
-		} else {
-			c0 = zero_bytes(u0) & command_pe(x0);
-			c1 = zero_bytes(u1) & command_pe(x1);
-			lanes = 0;	/* no count wanted */
-			k = !(c0 | c1) ? 2 * WORD_BYTES :
-			    quiet_pair_start(r, &ls->f, data, p - data, n,
-					     c0, c1, 0, 0, &lanes);
-		}
+		if (unlikely((x0 | x1) & ~LOW_BITS))
+			break;	/* to skip_word(), with ls->starts for x0 */
+		c0 = zero_bytes(u0) & command_pe(x0);
+		c1 = zero_bytes(u1) & command_pe(x1);
+		lanes = 0;	/* no count wanted */
+		k = !(c0 | c1) ? 2 * WORD_BYTES :
+		    quiet_pair_start(r, &ls->f, data, p - data, n, c0, c1, 0,
+				     0, &lanes);
 		if (k < 2 * WORD_BYTES) {
 			ls->found = true;
 			p += k;
