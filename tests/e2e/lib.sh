@@ -167,12 +167,17 @@ e2e_finish() {
 
 # wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds;
 # status 1 when it never did.
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
+wait_until() { wait_every 0.1 "$@"; }
+
+# wait_every STEP SECONDS CMD...: the same, polling every STEP seconds: for
+# long waits on a loaded guest, where a poll that forks is not free (on the
+# debug kernel under TCG, exec is expensive).
+wait_every() {
+	local step=$1 deadline=$((SECONDS + $2))
+	shift 2
 	until "$@"; do
 		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.1
+		sleep "$step"
 	done
 }
 

@@ -396,31 +396,71 @@ EPH_PINHOLES=0
 
 # ------------------------------------------------------------ sampling
 
-sampler() { # peak expectations on fw, every 2 s, into $E2E_WORK/peak
-	local n peak=0
+# The samplers and the ramp's wait run for the whole load, so they do not
+# fork: on the debug kernel under TCG an exec costs tens of milliseconds,
+# and the first version (a status poll of three processes every 0.1 s, an
+# `ip netns exec` every 2 s) spent a good share of the guest's CPU the
+# load needed (2026-12-02: the ramp stalled at 500 sessions).
+
+# sampler: peak expectations on fw, every 2 s, into $E2E_WORK/peak; reads
+# fw's table through a process that lives there ($FW_HOLDER).
+sampler() {
+	local lines peak=0
 	while :; do
-		n=$(expectations "$NS_FW")
-		if [ "$n" -gt "$peak" ]; then
-			peak=$n
+		mapfile -t lines < "/proc/$FW_HOLDER/net/nf_conntrack_expect"
+		if [ "${#lines[@]}" -gt "$peak" ]; then
+			peak=${#lines[@]}
 			echo "$peak" > "$E2E_WORK/peak"
 		fi
 		sleep 2
 	done
 }
 
+# cpu_sampler: every 30 s, where the guest's CPU went since the last note
+# (/proc/stat) and the share of one CPU ftpload.py used: the first thing
+# to read when transfers time out.
+cpu_busy() { # PID: user+system ticks of PID
+	local stat
+	read -ra stat < "/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+	echo $((stat[13] + stat[14]))
+}
+cpu_sampler() {
+	local a b i total lp lb
+	read -ra a < /proc/stat
+	lp=$(cpu_busy "$LOAD_PID")
+	while sleep 30; do
+		read -ra b < /proc/stat
+		lb=$(cpu_busy "$LOAD_PID")
+		total=0
+		for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+		[ "$total" -gt 0 ] || total=1
+		note "cpu: user $(((b[1] + b[2] - a[1] - a[2]) * 100 / total))%" \
+			"system $(((b[3] - a[3]) * 100 / total))%" \
+			"irq $(((b[6] + b[7] - a[6] - a[7]) * 100 / total))%" \
+			"idle $(((b[4] + b[5] - a[4] - a[5]) * 100 / total))%," \
+			"ftpload.py $(((lb - lp) * 100 / 3000))% of a cpu; $(status_line)"
+		a=("${b[@]}")
+		lp=$lb
+	done
+}
+
+status_line() { # ftpload.py's latest status line
+	tail -n 1 "$E2E_WORK/load.status" 2>/dev/null
+}
 status_field() { # FIELD: from ftpload.py's latest status line
-	tail -n 1 "$E2E_WORK/load.status" 2>/dev/null |
-		tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
+	local line
+	line=" $(status_line) "
+	[[ $line =~ \ $1=([^ ]*)\  ]] && echo "${BASH_REMATCH[1]}"
 }
 all_connected() { [ "$(status_field connected)" -ge "$SESSIONS" ] 2>/dev/null; }
 
 # ------------------------------------------------------------ the run
 
 e2e_init stress
-SAMPLER_PID=
+SAMPLER_PIDS=()
 stress_cleanup() {
 	local rc=$?
-	[ -z "$SAMPLER_PID" ] || kill "$SAMPLER_PID" 2>/dev/null
+	[ ${#SAMPLER_PIDS[@]} -eq 0 ] || kill "${SAMPLER_PIDS[@]}" 2>/dev/null
 	(exit "$rc")
 	e2e_cleanup
 }
@@ -441,6 +481,10 @@ ip -n "$NS_CL" addr add "$CLN6/64" dev eth0 nodad
 nat_rules || die "cannot load the NAT table on fw"
 calm_sysctls || die "cannot set the pinhole sysctls on fw"
 sysctl_ns "$NS_FW" net.netfilter.nf_conntrack_tcp_loose=1 2>/dev/null
+# A process in fw through whose /proc/PID/net the sampler reads fw's table
+# (ip netns exec execs: $! is the process in the namespace).
+ip netns exec "$NS_FW" sleep infinity &
+FW_HOLDER=$!
 
 in_ns "$NS_SV" "$PY" "$STRESS_DIR/ftpd.py" --listen "$SV4" --listen "$SV6" \
 	--pasv-ports 40000-49999 > "$E2E_WORK/ftpd.out" 2>&1 &
@@ -461,15 +505,17 @@ LOAD_JOB=$!
 wait_until 60 test -s "$E2E_WORK/load.pid" || die "ftpload.py did not start"
 LOAD_PID=$(cat "$E2E_WORK/load.pid")
 sampler &
-SAMPLER_PID=$!
+SAMPLER_PIDS+=($!)
+cpu_sampler &
+SAMPLER_PIDS+=($!)
 
 note "opening $SESSIONS sessions over ${RAMP}s"
-if wait_until $((RAMP * 3)) all_connected; then
+if wait_every 2 $((RAMP * 3)) all_connected; then
 	stress_pass "sessions-open ($SESSIONS after $(awk -v a="$T_START" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s)"
 else
 	stress_fail sessions-open "only $(status_field connected) of $SESSIONS connected"
 fi
-note "$(tail -n 1 "$E2E_WORK/load.status")"
+note "$(status_line)"
 
 DISRUPTIONS=(d_sysctl d_flush d_delete d_reload d_expect_full d_netns)
 [ ${#FI_DIRS[@]} -gt 0 ] && DISRUPTIONS+=(d_faults)
@@ -483,20 +529,20 @@ fi
 for ((r = 1; r <= ROUNDS; r++)); do
 	for d in "${DISRUPTIONS[@]}"; do
 		sleep "$CALM"
-		note "$(tail -n 1 "$E2E_WORK/load.status")"
+		note "$(status_line)"
 		"$d"
 		sleep "$GRACE"
 	done
 done
 sleep "$CALM"
-note "$(tail -n 1 "$E2E_WORK/load.status")"
+note "$(status_line)"
 
 # Stop the load: the client QUITs every session.
 kill -TERM "$LOAD_PID" 2>/dev/null
 wait_until $((XFER * 4)) sh -c "! kill -0 $LOAD_JOB 2>/dev/null" ||
 	kill -KILL "$LOAD_PID" 2>/dev/null
-kill "$SAMPLER_PID" "$SERVER_PID" 2>/dev/null
-SAMPLER_PID=
+kill "${SAMPLER_PIDS[@]}" "$SERVER_PID" 2>/dev/null
+SAMPLER_PIDS=()
 T_END=$(now)
 fact t_end "$T_END"
 fact peak_expectations "$(cat "$E2E_WORK/peak" 2>/dev/null || echo 0)"
