@@ -354,33 +354,16 @@ fi_set() { # DIR FILE VALUE
 }
 fault_count() { dmesg | grep -c 'FAULT_INJECTION: forcing a failure' || true; }
 
-d_faults() {
-	[ ${#FI_DIRS[@]} -gt 0 ] || return 0
-	local line base size d n0 n1 a0 a1
-	echo 0 > /proc/sys/kernel/kptr_restrict
-	line=$(grep "^$MODNAME " /proc/modules)
-	size=$(echo "$line" | awk '{ print $2 }')
-	base=$(echo "$line" | awk '{ print $6 }')
-	if [ -z "$base" ] || [ $((base)) -eq 0 ]; then
-		stress_fail faults "cannot find $MODNAME in /proc/modules: $line"
-		return
-	fi
-	win_begin faults
-	a0=$(stat_now alloc_failures)
-	n0=$(fault_count)
-	# Slab failures only for nf_conntrack_expect objects when the cache
-	# can be singled out (SLUB refuses for a merged cache): other objects
-	# allocated under the module, kmemleak's metadata among them, then
-	# keep working. Otherwise every cache, still only under the module
-	# (kmemleak falls back to its memory pool).
-	local cache_filter=N
-	if echo 1 2>/dev/null > /sys/kernel/slab/nf_conntrack_expect/failslab; then
-		cache_filter=Y
-	fi
+# inject_for CACHE_FILTER SECONDS: failslab and fail_page_alloc at 30% for
+# allocations with nf_pinhole_ftp in their call stack (the module's text
+# is BASE..BASE+SIZE); CACHE_FILTER Y limits slab failures to the caches
+# marked for it (nf_conntrack_expect).
+inject_for() {
+	local d
 	for d in "${FI_DIRS[@]}"; do
 		# Hex: bash arithmetic is signed, kernel addresses are not.
-		fi_set "$d" require-start "$(printf '0x%x' "$base")"
-		fi_set "$d" require-end "$(printf '0x%x' $((base + size)))"
+		fi_set "$d" require-start "$(printf '0x%x' "$FI_BASE")"
+		fi_set "$d" require-end "$(printf '0x%x' $((FI_BASE + FI_SIZE)))"
 		fi_set "$d" stacktrace-depth 32
 		fi_set "$d" ignore-gfp-wait N
 		fi_set "$d" ignore-gfp-highmem N
@@ -390,23 +373,56 @@ d_faults() {
 		fi_set "$d" interval 1
 		fi_set "$d" space 0
 	done
-	fi_set /sys/kernel/debug/failslab cache-filter "$cache_filter"
+	fi_set /sys/kernel/debug/failslab cache-filter "$1"
 	for d in "${FI_DIRS[@]}"; do fi_set "$d" probability 30; done
-	sleep 20
+	sleep "$2"
 	for d in "${FI_DIRS[@]}"; do fi_set "$d" probability 0; done
+}
+
+# Two phases. First slab failures only for nf_conntrack_expect objects,
+# when the cache can be singled out (SLUB refuses for a merged cache):
+# pinholes lost at allocation. Then every cache under the module: that
+# takes in the skb copies nf_nat_mangle_tcp_packet() makes of a cloned
+# segment, so NATed announcements fail their rewrite after their pinhole
+# went in, which takes it out again (the double-unlink window of the
+# hardening scenario). kmemleak's metadata falls back to its memory pool.
+d_faults() {
+	[ ${#FI_DIRS[@]} -gt 0 ] || return 0
+	local line n0 n1 a0 a1 u0 u1
+	echo 0 > /proc/sys/kernel/kptr_restrict
+	line=$(grep "^$MODNAME " /proc/modules)
+	FI_SIZE=$(echo "$line" | awk '{ print $2 }')
+	FI_BASE=$(echo "$line" | awk '{ print $6 }')
+	if [ -z "$FI_BASE" ] || [ $((FI_BASE)) -eq 0 ]; then
+		stress_fail faults "cannot find $MODNAME in /proc/modules: $line"
+		return
+	fi
+	win_begin faults
+	a0=$(stat_now alloc_failures)
+	u0=$(stat_now nat_unrewritable)
+	n0=$(fault_count)
+	if echo 1 2>/dev/null > /sys/kernel/slab/nf_conntrack_expect/failslab; then
+		inject_for Y 20
+	fi
+	inject_for N 20
 	n1=$(fault_count)
 	a1=$(stat_now alloc_failures)
+	u1=$(stat_now nat_unrewritable)
 	win_end faults
 	INJECTED=$((INJECTED + n1 - n0))
 	INJ_ALLOC=$((INJ_ALLOC + a1 - a0))
-	if [ $((n1 - n0 + a1 - a0)) -gt 0 ]; then
-		stress_pass "faults ($((n1 - n0)) logged, $((a1 - a0)) pinholes lost)"
+	INJ_REWRITE=$((INJ_REWRITE + u1 - u0))
+	if [ $((n1 - n0 + a1 - a0)) -le 0 ]; then
+		stress_fail faults "no fault was injected (module at $FI_BASE+$FI_SIZE)"
+	elif [ $((u1 - u0)) -le 0 ]; then
+		stress_fail faults "no NAT rewrite failed under injection ($((n1 - n0)) logged, $((a1 - a0)) pinholes lost)"
 	else
-		stress_fail faults "no fault was injected (module at $base+$size)"
+		stress_pass "faults ($((n1 - n0)) logged, $((a1 - a0)) pinholes lost, $((u1 - u0)) rewrites failed)"
 	fi
 }
 INJECTED=0
 INJ_ALLOC=0
+INJ_REWRITE=0
 RELOADS=0
 EPH_PINHOLES=0
 
@@ -613,7 +629,7 @@ fact show_module_reloads "$RELOADS"
 fact show_pinholes_in_killed_netns "$EPH_PINHOLES"
 fact show_refused_table_full "$FULL_REFUSED"
 if [ ${#FI_DIRS[@]} -gt 0 ]; then
-	fact show_injected_faults "$INJECTED logged (ratelimited), $INJ_ALLOC pinholes lost to them"
+	fact show_injected_faults "$INJECTED logged (ratelimited), $INJ_ALLOC pinholes lost to them, $INJ_REWRITE NAT rewrites failed"
 else
 	fact show_injected_faults "none: this kernel has no fault injection"
 fi
