@@ -354,12 +354,13 @@ fi_set() { # DIR FILE VALUE
 }
 fault_count() { dmesg | grep -c 'FAULT_INJECTION: forcing a failure' || true; }
 
-# inject_for CACHE_FILTER SECONDS: failslab and fail_page_alloc at 30% for
-# allocations with nf_pinhole_ftp in their call stack (the module's text
-# is BASE..BASE+SIZE); CACHE_FILTER Y limits slab failures to the caches
-# marked for it (nf_conntrack_expect).
+# inject_for CACHE_FILTER SECONDS [CMD]: failslab and fail_page_alloc at
+# 30% for allocations with nf_pinhole_ftp in their call stack (the
+# module's text is FI_BASE..FI_BASE+FI_SIZE); CACHE_FILTER Y limits slab
+# failures to the caches marked for it (nf_conntrack_expect). CMD runs
+# every 5 s meanwhile.
 inject_for() {
-	local d
+	local d t
 	for d in "${FI_DIRS[@]}"; do
 		# Hex: bash arithmetic is signed, kernel addresses are not.
 		fi_set "$d" require-start "$(printf '0x%x' "$FI_BASE")"
@@ -375,9 +376,13 @@ inject_for() {
 	done
 	fi_set /sys/kernel/debug/failslab cache-filter "$1"
 	for d in "${FI_DIRS[@]}"; do fi_set "$d" probability 30; done
-	sleep "$2"
+	for ((t = 0; t < $2; t += 5)); do
+		sleep 5
+		[ -z "${3:-}" ] || "$3"
+	done
 	for d in "${FI_DIRS[@]}"; do fi_set "$d" probability 0; done
 }
+flush_expect() { in_ns "$NS_FW" conntrack -F expect >/dev/null 2>&1; }
 
 # Two phases. First slab failures only for nf_conntrack_expect objects,
 # when the cache can be singled out (SLUB refuses for a merged cache):
@@ -385,7 +390,8 @@ inject_for() {
 # takes in the skb copies nf_nat_mangle_tcp_packet() makes of a cloned
 # segment, so NATed announcements fail their rewrite after their pinhole
 # went in, which takes it out again (the double-unlink window of the
-# hardening scenario). kmemleak's metadata falls back to its memory pool.
+# hardening scenario), while the expectation table is flushed every 5 s.
+# kmemleak's metadata falls back to its memory pool.
 d_faults() {
 	[ ${#FI_DIRS[@]} -gt 0 ] || return 0
 	local line n0 n1 a0 a1 u0 u1
@@ -404,7 +410,7 @@ d_faults() {
 	if echo 1 2>/dev/null > /sys/kernel/slab/nf_conntrack_expect/failslab; then
 		inject_for Y 20
 	fi
-	inject_for N 20
+	inject_for N 20 flush_expect
 	n1=$(fault_count)
 	a1=$(stat_now alloc_failures)
 	u1=$(stat_now nat_unrewritable)
