@@ -10,7 +10,8 @@
 #   stream-*  bulk FTP-control-shaped traffic through fw (MB/s), 1 stream
 #             and BENCH_PAR streams in parallel (aggregate MB/s): reply
 #             text (server to client), NOOP lines, a browsing session's
-#             mixed commands, PORT lines (one announcement per line)
+#             mixed commands (1 and BENCH_PAR streams each), PORT lines
+#             (one announcement per line, 1 stream)
 #   xfer-*    curl passive (EPSV) downloads of a small file from vsftpd,
 #             one client and BENCH_XPAR clients in parallel, each client
 #             one curl on one control connection (transfers/s)
@@ -547,6 +548,7 @@ stream_bench "stream-${BENCH_PAR}x" reply211 down "$BENCH_PAR"
 stream_bench stream-noop-1x noop up 1
 stream_bench "stream-noop-${BENCH_PAR}x" noop up "$BENCH_PAR"
 stream_bench stream-mixed-1x mixed up 1
+stream_bench "stream-mixed-${BENCH_PAR}x" mixed up "$BENCH_PAR"
 xfer_bench xfer-1x 1
 for p in $BENCH_XPAR; do
 	xfer_bench "xfer-${p}x" "$p"

@@ -12,7 +12,8 @@
 # scenario round; DIR/guest.out) and prints three markdown tables with the
 # columns benchmark, none, stock, pinhole, pinhole/stock, pinhole/none
 # (DIR/table.txt): throughput, the guest's softirq CPU per MB through the
-# firewall, and slab bytes per idle FTP session. Each cell is the median
+# firewall, and slab bytes per idle FTP session; after the engine run, a
+# fourth judges issue 17's targets (DIR/targets.txt). Each cell is the median
 # [min..max] over the repetitions (BENCH_REPS, the three helper settings
 # measured in turn within each), the ratios are of medians.
 #
@@ -46,12 +47,14 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# table RAW: the summary tables of a raw results file (markdown): per
-# benchmark the median [min..max] over the repetitions for each helper
+# table RAW [ENGINE]: the summary tables of a raw results file (markdown):
+# per benchmark the median [min..max] over the repetitions for each helper
 # setting, and the ratios of the medians. Measurements that failed their
-# check are left out of the statistics and counted in the cell.
+# check are left out of the statistics and counted in the cell. With
+# ENGINE (engine_bench's output), only the table of issue 17's targets
+# instead, each met or not.
 table() {
-	awk '
+	awk -v targets="${2:+1}" '
 	function col(h) { return h == "ftp" ? "stock" : h == "pinhole-ftp" ? "pinhole" : h }
 	function fields(   i, kv) {
 		delete f
@@ -69,6 +72,9 @@ table() {
 		add("thr", f["bench"], c, f["value"], ok)
 		add("sirq", f["bench"], c, f["softirq_ms_per_MB"], ok)
 		if (!ok && !(f["check"] in whyseen)) { whyseen[f["check"]] = 1; why[++nwhy] = f["bench"] " " f["helper"] " rep " f["rep"] ": " f["check"] }
+	}
+	/^engine kind=/ && / seg=1448 / {
+		fields(); engine[f["kind"]] = f["MBps_med"]
 	}
 	/^MEM / {
 		fields(); c = col(f["helper"]); ok = f["check"] == "ok"; sessions = f["sessions"]
@@ -115,16 +121,45 @@ table() {
 		}
 	}
 	function unitcol_of(t, r) { return t == "thr" ? unit[r] : "ms/MB" }
+	function target(what, r, v, ok) {
+		print "| " what " | " r " | " v " | " (ok ? "met" : "**unmet**") " |"
+		nt++; nmet += ok
+	}
+	# Issue 17: pinhole/none >= 0.95 on the reply, NOOP and mixed stream
+	# rows; pinhole/stock >= 1 on every row, and pinhole max >= stock
+	# median; the engine alone >= 3000 MB/s on reply text and NOOP,
+	# >= 500 MB/s on PORT lines (1448-byte segments).
+	function print_targets(   i, r, k, p, s, pmax) {
+		print ""; print "Targets (issue 17), from the medians above"; print ""
+		print "| target | benchmark | value | met |"
+		print "| --- | --- | --- | --- |"
+		for (i = 1; i <= nrows["thr"]; i++) {
+			r = rows["thr", i]; k = "thr" SUBSEP r SUBSEP
+			p = stat(k "pinhole"); pmax = hi; s = stat(k "stock")
+			if (p == "" || s == "") { target("measured", r, "-", 0); continue }
+			if (r ~ /^(idle[0-9]+-)?stream-([0-9]+x|noop-[0-9]+x|mixed-[0-9]+x)$/)
+				target("pinhole/none >= 0.95", r, sprintf("%.3f", p / stat(k "none")), p / stat(k "none") >= 0.95)
+			target("pinhole/stock >= 1", r, sprintf("%.3f", p / s), p >= s)
+			target("pinhole max >= stock median", r, num(pmax) " vs " num(s), pmax >= s)
+		}
+		target("engine MB/s >= 3000", "reply", engine["reply"], engine["reply"] >= 3000)
+		target("engine MB/s >= 3000", "noop", engine["noop"], engine["noop"] >= 3000)
+		target("engine MB/s >= 500", "port", engine["port"], engine["port"] >= 500)
+		print ""; print nmet " of " nt " targets met"
+	}
 	END {
+		if (targets) { print_targets(); exit }
 		print_table("thr", "Throughput: median [min..max] over the repetitions (higher is better)", "benchmark", 1, "ratio")
 		print_table("sirq", "Guest softirq CPU per MB through the firewall: median [min..max] (lower is better)", "benchmark", 1, "ratio")
 		print_table("mem", "Slab bytes per idle FTP session (" sessions " held open): median [min..max]", "memory", 0, "diff")
 		if (nwhy) { print ""; print "Failed checks (first of each kind):"; for (i = 1; i <= nwhy; i++) print "- " why[i] }
-	}' "$1"
+	}' "$1" ${2:+"$2"}
 }
 
 if [ -n "${table_only:-}" ]; then
 	table "$table_only"
+	eng=$(dirname "$table_only")/engine.txt
+	[ ! -f "$eng" ] || table "$table_only" "$eng"
 	exit 0
 fi
 
@@ -157,6 +192,7 @@ echo
 echo "# the pinhole engine alone, natively on this host, built as the kernel builds it (tests/bench/Makefile)"
 erc=0
 make -s -C "$repo/tests/bench" run | tee "$out/engine.txt" || erc=$?
+table "$raw" "$out/engine.txt" | tee "$out/targets.txt"
 [ "$rc" -eq 0 ] || echo "bench.sh: the guest run failed (status $rc); the table holds what was measured" >&2
 [ "$erc" -eq 0 ] || echo "bench.sh: engine_bench failed (status $erc)" >&2
 [ "$rc" -ne 0 ] || rc=$erc

@@ -74,6 +74,7 @@ suite_build() {
 	suite_build_matrix
 	scripts/compat-probe-test.sh
 	scripts/guest-run-test.sh
+	scripts/bench-table-test.sh
 }
 
 # One guest boot per scenario: a hung scenario cannot take the others

@@ -6,12 +6,15 @@
  *   byte 0      flags: bit 0 IPv6 control connection, bit 1 SYN seen on
  *               the command direction, bit 2 on the reply direction,
  *               bit 3 chaos (gaps, stale and fresh SYNs, jumps), bit 4
- *               replicated mid-stream (ftp_session_pickup() at the start)
+ *               replicated mid-stream (ftp_session_pickup() at the start),
+ *               bit 5 escapes (below)
  *   bytes 1-4   command direction ISN, 5-8 reply direction ISN
  *   bytes 9-12  seed of the generator that splits and retransmits
  *   the rest    chunks of stream: 0xFE ends a chunk and sends the next
  *               one on the command direction, 0xFF on the reply direction;
- *               the first chunk is a command chunk.
+ *               the first chunk is a command chunk. With bit 5 set, 0xFD
+ *               takes the next byte into the chunk as it is: the only way
+ *               for 0xFE and 0xFF (a Telnet IAC) to reach the engine.
  *
  * Every run checks invariants on each offer (abort() on violation). In
  * order (no chaos) the same chunks are also fed a second time, each chunk
@@ -36,6 +39,20 @@
 
 #define HEADER_LEN	13
 #define MAX_OFFERS	4096
+#define FLAG_ESCAPES	0x20
+
+/* One chunk of the input's stream: @len bytes for direction @dir. */
+struct chunk {
+	int dir;
+	const u8 *p;
+	u32 len;
+};
+
+struct chunks {
+	int n;
+	struct chunk *c;	/* at most one per byte after the header, +1 */
+	u8 *bytes;		/* the chunks' bytes, escapes undone */
+};
 
 struct offer_log {
 	int n;
@@ -444,41 +461,29 @@ static void send_chunk(struct run *r, int dir, u32 len, u32 *rng)
 }
 
 /* The stream of each direction is the concatenation of its chunks. */
-static void feed_all(struct run *r, const u8 *data, size_t size,
+static void feed_all(struct run *r, const struct chunks *in,
 		     u8 *const bufs[2], u32 *rng)
 {
-	size_t i = HEADER_LEN, start = HEADER_LEN;
-	int dir = FTP_DIR_COMMAND, next;
+	const struct chunk *c;
 
 	r->stream[0] = bufs[0];
 	r->stream[1] = bufs[1];
-	for (;; i++) {
-		if (i < size && data[i] < 0xfe)
-			continue;
-		memcpy(bufs[dir] + r->stream_len[dir], data + start, i - start);
-		send_chunk(r, dir, i - start, rng);
-		if (i >= size)
-			break;
-		next = data[i] == 0xfe ? FTP_DIR_COMMAND : FTP_DIR_REPLY;
-		dir = next;
-		start = i + 1;
+	for (c = in->c; c < in->c + in->n; c++) {
+		memcpy(bufs[c->dir] + r->stream_len[c->dir], c->p, c->len);
+		send_chunk(r, c->dir, c->len, rng);
 	}
 }
 
 /* Chaos: jumps forward and back, fresh and stale SYNs. Invariants only. */
-static void feed_chaos(struct run *r, const u8 *data, size_t size,
-		       u8 *const bufs[2], u32 *rng)
+static void feed_chaos(struct run *r, const struct chunks *in, u32 *rng)
 {
-	size_t i = HEADER_LEN, start = HEADER_LEN;
-	int dir = FTP_DIR_COMMAND;
-	u32 rnd, len;
+	const struct chunk *c;
+	int dir;
+	u32 rnd;
 
-	(void)bufs;
-	for (;; i++) {
-		if (i < size && data[i] < 0xfe)
-			continue;
+	for (c = in->c; c < in->c + in->n; c++) {
+		dir = c->dir;
 		rnd = next_rand(rng);
-		len = i - start;
 		if ((rnd & 7) == 0)
 			r->seq[dir] += rnd >> 8;		/* anywhere */
 		else if ((rnd & 7) == 1)
@@ -486,15 +491,11 @@ static void feed_chaos(struct run *r, const u8 *data, size_t size,
 		if ((rnd & 0x78) == 0x08)
 			ftp_stream_segment(&r->s, dir, r->seq[dir], NULL, 0,
 					   true, &ops, r);
-		r->seg = data + start;
-		r->seg_len = len;
-		ftp_stream_segment(&r->s, dir, r->seq[dir], r->seg, len,
+		r->seg = c->p;
+		r->seg_len = c->len;
+		ftp_stream_segment(&r->s, dir, r->seq[dir], r->seg, c->len,
 				   (rnd & 0x780) == 0x080, &ops, r);
-		r->seq[dir] += len;
-		if (i >= size)
-			break;
-		dir = data[i] == 0xfe ? FTP_DIR_COMMAND : FTP_DIR_REPLY;
-		start = i + 1;
+		r->seq[dir] += c->len;
 	}
 }
 
@@ -590,24 +591,18 @@ static void budget_init(struct budget_run *b, const u8 *data, bool ask)
 }
 
 /* Each chunk one segment, in order, to both callers. */
-static void budget_feed(struct budget_run *b, const u8 *data, size_t size)
+static void budget_feed(struct budget_run *b, const u8 *data,
+			const struct chunks *in)
 {
 	const struct ftp_engine_ops *o = b->ask ? &budget_ops : &budget_silent_ops;
-	size_t i = HEADER_LEN, start = HEADER_LEN;
 	u32 seq[2] = { read_u32(data + 1) + 1, read_u32(data + 5) + 1 };
-	int dir = FTP_DIR_COMMAND;
+	const struct chunk *c;
 
-	for (;; i++) {
-		if (i < size && data[i] < 0xfe)
-			continue;
+	for (c = in->c; c < in->c + in->n; c++) {
 		b->seen = 0;
-		ftp_stream_segment(&b->s, dir, seq[dir], data + start, i - start,
+		ftp_stream_segment(&b->s, c->dir, seq[c->dir], c->p, c->len,
 				   false, o, b);
-		seq[dir] += i - start;
-		if (i >= size)
-			break;
-		dir = data[i] == 0xfe ? FTP_DIR_COMMAND : FTP_DIR_REPLY;
-		start = i + 1;
+		seq[c->dir] += c->len;
 	}
 }
 
@@ -633,7 +628,7 @@ static void check_unparsed_run(const struct budget_run *asked, int i,
 	}
 }
 
-static void check_budget(const u8 *data, size_t size)
+static void check_budget(const u8 *data, const struct chunks *in)
 {
 	static struct budget_run asked, refused;
 	const struct event *a;
@@ -641,8 +636,8 @@ static void check_budget(const u8 *data, size_t size)
 
 	budget_init(&asked, data, true);
 	budget_init(&refused, data, false);
-	budget_feed(&asked, data, size);
-	budget_feed(&refused, data, size);
+	budget_feed(&asked, data, in);
+	budget_feed(&refused, data, in);
 	for (i = j = 0; i < asked.log.n && j < refused.log.n; i++) {
 		a = &asked.log.ev[i];
 		if (a->is_offer && a->offer.refusal == FTP_REFUSED_UNPARSED) {
@@ -660,10 +655,40 @@ static void check_budget(const u8 *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * Cut the input after the header into chunks at each 0xFE/0xFF, undoing
+ * 0xFD escapes when the flags ask for them.
+ */
+static void split_input(const u8 *data, size_t size, struct chunks *in)
+{
+	bool escapes = data[0] & FLAG_ESCAPES;
+	u8 *out = in->bytes, *start = out;
+	int dir = FTP_DIR_COMMAND;
+	size_t i;
+
+	in->n = 0;
+	for (i = HEADER_LEN;; i++) {
+		if (escapes && i + 1 < size && data[i] == 0xfd) {
+			*out++ = data[++i];
+			continue;
+		}
+		if (i < size && data[i] < 0xfe) {
+			*out++ = data[i];
+			continue;
+		}
+		in->c[in->n++] = (struct chunk){ dir, start, out - start };
+		if (i >= size)
+			break;
+		dir = data[i] == 0xfe ? FTP_DIR_COMMAND : FTP_DIR_REPLY;
+		start = out;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct offer_log whole, split;
 	static struct run r;
+	struct chunks in;
 	u8 *bufs[2];
 	u32 rng;
 
@@ -671,22 +696,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	bufs[0] = malloc(size);
 	bufs[1] = malloc(size);
-	if (!bufs[0] || !bufs[1])
+	in.bytes = malloc(size);
+	in.c = calloc(size - HEADER_LEN + 1, sizeof(*in.c));
+	if (!bufs[0] || !bufs[1] || !in.bytes || !in.c)
 		abort();
+	split_input(data, size, &in);
 	rng = read_u32(data + 9);
 	run_init(&r, data, &whole);
 	if (data[0] & 8) {
-		feed_chaos(&r, data, size, bufs, &rng);
+		feed_chaos(&r, &in, &rng);
 	} else {
-		feed_all(&r, data, size, bufs, NULL);
+		feed_all(&r, &in, bufs, NULL);
 		run_init(&r, data, &split);
-		feed_all(&r, data, size, bufs, &rng);
+		feed_all(&r, &in, bufs, &rng);
 		compare_logs(&whole, &split);
-		check_budget(data, size);
+		check_budget(data, &in);
 	}
 #ifdef FUZZ_DEBUG
 	fprintf(stderr, "offers: %d\n", whole.n);
 #endif
+	free(in.c);
+	free(in.bytes);
 	free(bufs[0]);
 	free(bufs[1]);
 	return 0;

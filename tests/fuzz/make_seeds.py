@@ -15,12 +15,18 @@ def seed(flags, isn_cmd, isn_reply, rng, chunks):
     for i, (direction, text) in enumerate(chunks):
         if i or direction != CMD:
             out.append(direction)
-        out += text.encode("latin-1")
+        for b in text.encode("latin-1"):
+            if b >= ESC_BYTE:
+                if not flags & ESC:
+                    raise ValueError("byte 0x%02x needs the ESC flag" % b)
+                out.append(ESC_BYTE)
+            out.append(b)
     return bytes(out)
 
 
 SYN = 2 | 4
-V6, CHAOS, PICKUP = 1, 8, 16
+V6, CHAOS, PICKUP, ESC = 1, 8, 16, 32
+ESC_BYTE = 0xFD     # with ESC: the next byte is stream, not a separator
 
 SEEDS = {
     "session_v4": (SYN, 1000, 5000, 1, [
@@ -90,8 +96,7 @@ SEEDS = {
         (CMD, "PASV\r\n"),
         (REPLY, "227 =10,0,0,1,4,1\r\n"),
     ]),
-    # long runs of lines the engine passes over a word at a time (no IAC:
-    # 0xfe/0xff separate chunks in this layout)
+    # long runs of lines the engine passes over a word at a time
     "pipelined": (SYN, 11, 12, 9, [
         (REPLY, "220 ready\r\n"),
         (CMD, "NOOP\r\n" * 40 + "noop 012345678\r\n" * 5 +
@@ -100,6 +105,19 @@ SEEDS = {
                 (" " + "y" * 30 + "\r\n") * 20 + "227 (1,2,3,4,5,6)\r\n"
                 "211 end\r\n" + "200 ok\r\n" * 4 + "150\n226 x\r\n" * 2 +
                 "227 Entering Passive Mode (10,0,0,2,4,2)\r\n"),
+    ]),
+    # Telnet: IAC IP IAC DM before ABOR (RFC 959's Synch), an option
+    # negotiation, a doubled IAC, among commands the engine skips a word
+    # at a time and lines it must read
+    "telnet_iac": (SYN | ESC, 13, 14, 10, [
+        (REPLY, "220 ready\r\n"),
+        (CMD, "RETR f\r\n"), (REPLY, "150 go\r\n"),
+        (CMD, "\xff\xf4\xff\xf2ABOR\r\nPASV\r\n"),
+        (REPLY, "426 aborted\r\n226 ok\r\n227 (10,0,0,2,4,1)\r\n"),
+        (CMD, "NOOP\r\n" * 12 + "\xff\xf4\xff\xf2PORT 10,0,0,2,4,1\r\n"
+              "\xff\xfb\x01PORT 10,0,0,2,4,2\r\n\xff\xffPORT 10,0,0,2,4,3\r\n"
+              "\xff\xfe\xffPORT 10,0,0,2,4,4\r\n" + "NOOP\r\n" * 12),
+        (REPLY, "200 ok\r\n" * 4 + "\xff\xf1200 ok\r\n" * 24),
     ]),
     "chaos": (SYN | CHAOS, 0x7ffffff0, 0xfffffffa, 8, [
         (CMD, "PASV\r\n"), (REPLY, "227 (10,0,0,1,4,1)\r\n"),
