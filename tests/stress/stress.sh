@@ -434,8 +434,9 @@ EPH_PINHOLES=0
 
 # ------------------------------------------------------------ sampling
 
-# The samplers and the ramp's wait run for the whole load, so they do not
-# fork: on the debug kernel under TCG an exec costs tens of milliseconds,
+# The samplers and the ramp's wait run for the whole load, so they fork
+# little (one `tail` per status read, every 2 s at most; the rest is bash
+# builtins): on the debug kernel under TCG an exec costs tens of ms,
 # and the first version (a status poll of three processes every 0.1 s, an
 # `ip netns exec` every 2 s) spent a good share of the guest's CPU the
 # load needed (2026-12-02: the ramp stalled at 500 sessions).
