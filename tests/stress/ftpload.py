@@ -24,7 +24,21 @@ to 15 s, long enough to time transfers out that nothing had hindered
 (the first debug-kernel run, 2026-12-01). The status task measures the
 loop: a 2 s tick that comes more than 1 s late is logged as kind stall
 (t0, t1), so that the report can show the generator, not the firewall,
-was not keeping up.
+was not keeping up. Every timeout counts only the time the loop was
+running (within()): a transfer timed out by the generator's own stall
+would blame the firewall for the guest's starvation (a 9 s stall while
+the netns phase started its servers, 2026-12-02).
+
+A session that reconnected for SIGUSR1 transfers within 1-5 s rather
+than after a whole interval: those transfers show that the reloaded
+helper works (with 80-240 s intervals every session woke only to
+reconnect, and no transfer completed for half a minute after a reload).
+
+A NATed session in active mode sends --nat-pad bytes of pipelined NOOPs
+in the segment of its PORT/EPRT: fw's rewrite then has to pull more than
+the segment's linear tailroom, an allocation made under the module,
+which the stress faults phase fails (a lone PORT line fits the tailroom
+a forwarded segment has, and no rewrite failed in the first such run).
 """
 import argparse
 import asyncio
@@ -74,6 +88,28 @@ class FtpError(Exception):
     pass
 
 
+async def within(aw, timeout):
+    """asyncio.wait_for(aw, timeout), where a step of the event loop that
+    comes more than 0.5 s late counts as no time at all: the time the
+    generator itself stood still is not the firewall's."""
+    task = asyncio.ensure_future(aw)
+    loop = asyncio.get_running_loop()
+    left = timeout
+    try:
+        while left > 0:
+            step = min(left, 1.0)
+            t = loop.time()
+            done, _ = await asyncio.wait({task}, timeout=step)
+            if done:
+                return task.result()
+            late = loop.time() - t - step
+            left -= step + (late if late <= 0.5 else 0.0)
+        raise asyncio.TimeoutError()
+    finally:
+        if not task.done():
+            task.cancel()
+
+
 class Session:
     def __init__(self, load, idx):
         self.L = load
@@ -105,7 +141,7 @@ class Session:
     async def expect(self, *codes, timeout=None):
         timeout = timeout or self.a.ctrl_timeout
         while True:
-            line = await asyncio.wait_for(self.r.readline(), timeout)
+            line = await within(self.r.readline(), timeout)
             if not line:
                 raise FtpError("control connection closed")
             text = line.decode(errors="replace").rstrip()
@@ -126,7 +162,7 @@ class Session:
     async def login(self):
         fam = socket.AF_INET6 if self.v6 else socket.AF_INET
         gen = self.L.gen
-        self.r, self.w = await asyncio.wait_for(asyncio.open_connection(
+        self.r, self.w = await within(asyncio.open_connection(
             self.server, self.a.port, family=fam, local_addr=(self.src, 0)),
             self.a.ctrl_timeout)
         await self.expect("220")
@@ -188,10 +224,14 @@ class Session:
             self.accepted = fut
             if self.cmd == "PORT":
                 h = self.src.replace(".", ",")
-                await self.send("PORT %s,%d,%d" % (h, port >> 8, port & 255))
+                line = "PORT %s,%d,%d" % (h, port >> 8, port & 255)
             else:
-                await self.send("EPRT |%d|%s|%d|" % (2 if self.v6 else 1,
-                                                     self.src, port))
+                line = "EPRT |%d|%s|%d|" % (2 if self.v6 else 1,
+                                             self.src, port)
+            noops = self.a.nat_pad // 6 if self.nat else 0
+            await self.send("NOOP\r\n" * noops + line)
+            for _ in range(noops):
+                await self.expect("200")
             await self.expect("200")
         if not self.holds:
             self.L.holding += 1
@@ -211,15 +251,15 @@ class Session:
         await self.announce()
         await self.send("RETR data.bin")
         if self.pasv_port is not None:
-            dr, dw = await asyncio.wait_for(asyncio.open_connection(
+            dr, dw = await within(asyncio.open_connection(
                 self.server, self.pasv_port, local_addr=(self.src, 0)),
                 self.a.xfer_timeout)
         else:
-            dr, dw = await asyncio.wait_for(self.accepted, self.a.xfer_timeout)
+            dr, dw = await within(self.accepted, self.a.xfer_timeout)
             self.close_listener()
         try:
             await self.expect("150", "125")
-            await asyncio.wait_for(self.read_data(dr), self.a.xfer_timeout)
+            await within(self.read_data(dr), self.a.xfer_timeout)
         finally:
             dw.close()
         await self.expect("226", "250", timeout=self.a.xfer_timeout)
@@ -230,7 +270,7 @@ class Session:
         t0 = time.time()
         err = None
         try:
-            await asyncio.wait_for(self.transfer(), self.a.xfer_timeout * 2)
+            await within(self.transfer(), self.a.xfer_timeout * 2)
         except (FtpError, OSError, asyncio.TimeoutError, ValueError,
                 IndexError) as e:
             err = "%s: %s" % (type(e).__name__, str(e)[:80])
@@ -246,6 +286,7 @@ class Session:
 
     async def run(self, delay):
         await asyncio.sleep(delay)
+        soon = False    # reconnected after a reload: transfer soon
         while not self.L.stop:
             try:
                 await self.connect()
@@ -260,13 +301,15 @@ class Session:
                 await asyncio.sleep(random.uniform(1, 5))
                 continue
             while not self.L.stop:
-                lo, hi = self.a.interval
+                lo, hi = (1, 5) if soon else self.a.interval
+                soon = False
                 await asyncio.sleep(random.uniform(lo, hi))
                 if self.L.stop:
                     break
                 if self.gen != self.L.gen:
                     self.L.event(kind="session", what="reconnect",
                                  **self.info())
+                    soon = True
                     break
                 if not await self.one_transfer():
                     break
@@ -307,6 +350,8 @@ async def main():
     ap.add_argument("--nat6", required=True)
     ap.add_argument("--port", type=int, default=21)
     ap.add_argument("--nat-every", type=int, default=5)
+    ap.add_argument("--nat-pad", type=int, default=1024,
+                    help="bytes of NOOPs before a NATed PORT/EPRT")
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--duration", type=float, default=300)
     ap.add_argument("--ramp", type=float, default=60)

@@ -386,12 +386,14 @@ flush_expect() { in_ns "$NS_FW" conntrack -F expect >/dev/null 2>&1; }
 
 # Two phases. First slab failures only for nf_conntrack_expect objects,
 # when the cache can be singled out (SLUB refuses for a merged cache):
-# pinholes lost at allocation. Then every cache under the module: that
-# takes in the skb copies nf_nat_mangle_tcp_packet() makes of a cloned
-# segment, so NATed announcements fail their rewrite after their pinhole
-# went in, which takes it out again (the double-unlink window of the
-# hardening scenario), while the expectation table is flushed every 5 s.
-# kmemleak's metadata falls back to its memory pool.
+# pinholes lost at allocation. Then every cache under the module, for 30 s:
+# that takes in the bigger head nf_nat_mangle_tcp_packet() allocates to
+# pull a NATed PORT/EPRT segment whole (ftpload.py pads them with 1 KiB of
+# NOOPs: a lone line fits the tailroom a forwarded segment has), so NATed
+# announcements fail their rewrite after their pinhole went in, which
+# takes it out again (the double-unlink window of the hardening
+# scenario), while the expectation table is flushed every 5 s. kmemleak's
+# metadata falls back to its memory pool.
 d_faults() {
 	[ ${#FI_DIRS[@]} -gt 0 ] || return 0
 	local line n0 n1 a0 a1 u0 u1
@@ -410,7 +412,7 @@ d_faults() {
 	if echo 1 2>/dev/null > /sys/kernel/slab/nf_conntrack_expect/failslab; then
 		inject_for Y 20
 	fi
-	inject_for N 20 flush_expect
+	inject_for N 30 flush_expect
 	n1=$(fault_count)
 	a1=$(stat_now alloc_failures)
 	u1=$(stat_now nat_unrewritable)
