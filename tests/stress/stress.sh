@@ -388,8 +388,9 @@ flush_expect() { in_ns "$NS_FW" conntrack -F expect >/dev/null 2>&1; }
 # when the cache can be singled out (SLUB refuses for a merged cache):
 # pinholes lost at allocation. Then every cache under the module, for 30 s:
 # that takes in the bigger head nf_nat_mangle_tcp_packet() allocates to
-# pull a NATed PORT/EPRT segment whole (ftpload.py pads them with 1 KiB of
-# NOOPs: a lone line fits the tailroom a forwarded segment has), so NATed
+# pull a NATed PORT/EPRT segment whole (ftpload.py puts a NOOP with 1 KiB
+# of argument before them: a lone line fits the tailroom a forwarded
+# segment has), so NATed
 # announcements fail their rewrite after their pinhole went in, which
 # takes it out again (the double-unlink window of the hardening
 # scenario), while the expectation table is flushed every 5 s. kmemleak's
