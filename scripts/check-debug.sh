@@ -13,12 +13,11 @@
 # debug-objects report and ends with a kmemleak check
 # (scripts/guest/debug-check.sh).
 #
-# The suites run in PINHOLE_DEBUG_LANES (default 2) guests at once, each
-# lane a tests/run.sh of its own: a test guest leaves much of the 2-core
+# The suites run in PINHOLE_DEBUG_LANES (default 2) guests at once
+# (tests/run.sh's PINHOLE_LANES): a test guest leaves much of the 2-core
 # build machine idle (its scenarios are mostly one client at a time), so
 # two lanes took 2 h 9 min where one was estimated at about 3.3 h (each
-# guest runs slower beside the other). Suites go to lanes longest first,
-# by their measured length (suite_weight).
+# guest runs slower beside the other).
 #
 # Environment: PINHOLE_TIMEOUT_SCALE (default 4) multiplies each suite's
 # guest timeout (KASAN and lockdep under TCG are slow); PINHOLE_LOGDIR as
@@ -107,55 +106,10 @@ else
 	finish
 fi
 
-# Seconds each suite took in make check on the stock kernel (2026-12-01):
-# only their proportions matter.
-suite_weight() {
-	case $1 in
-	e2e-hardening) echo 358 ;; e2e-policy) echo 316 ;;
-	e2e-fidelity) echo 249 ;; e2e-ha) echo 230 ;; e2e-nat) echo 187 ;;
-	e2e-reuse|pinholectl-e2e) echo 103 ;; e2e-hosts) echo 98 ;;
-	e2e-clients) echo 67 ;; e2e-split) echo 62 ;; e2e-basic) echo 54 ;;
-	e2e-resync) echo 22 ;; *) echo 100 ;;
-	esac
-}
-
-# lane_of[i]: the suites of lane i, longest first into the lightest lane.
-declare -a lane_of lane_load
-for ((i = 0; i < LANES; i++)); do lane_of[i]=; lane_load[i]=0; done
-while read -r _ s; do
-	min=0
-	for ((i = 1; i < LANES; i++)); do
-		[ "${lane_load[i]}" -lt "${lane_load[min]}" ] && min=$i
-	done
-	lane_of[min]+=" $s"
-	lane_load[min]=$((lane_load[min] + $(suite_weight "$s")))
-done < <(for s in "${SUITES[@]}"; do echo "$(suite_weight "$s") $s"; done | sort -rn)
-
-# Lane 0 in the foreground (its output live), the others into files
-# shown when they are done.
-rm -f "$mdir"/lane*.log
-pids=()
-for ((i = 1; i < LANES; i++)); do
-	[ -n "${lane_of[i]}" ] || continue
-	# shellcheck disable=SC2086 # the lane's suites, one word each
-	tests/run.sh ${lane_of[i]} > "$mdir/lane$i.log" 2>&1 &
-	pids+=($!)
-done
-echo "# lane 0:${lane_of[0]}"
-# shellcheck disable=SC2086
-tests/run.sh ${lane_of[0]} 2>&1 | tee "$mdir/lane0.log"
-wait "${pids[@]}" 2>/dev/null
-for ((i = 1; i < LANES; i++)); do
-	[ -n "${lane_of[i]}" ] || continue
-	echo "# lane $i:${lane_of[i]}"
-	cat "$mdir/lane$i.log"
-done
-for ((i = 0; i < LANES; i++)); do
-	[ -f "$mdir/lane$i.log" ] || continue
-	p=$(grep -c '^PASS: ' "$mdir/lane$i.log")
-	f=$(grep -c '^FAIL: ' "$mdir/lane$i.log")
-	passed=$((passed + p))
-	failed=$((failed + f))
-done
+# The suites, in lanes (tests/run.sh); its PASS:/FAIL: lines count here.
+lanelog=$mdir/suites.log
+PINHOLE_LANES=$LANES tests/run.sh "${SUITES[@]}" 2>&1 | tee "$lanelog"
+passed=$((passed + $(grep -c '^PASS: ' "$lanelog")))
+failed=$((failed + $(grep -c '^FAIL: ' "$lanelog")))
 finish
 }

@@ -309,10 +309,113 @@ for s in "${SUITES[@]}"; do
 	[ -n "${CMD[$s]:-}" ] || { echo "unknown suite: $s" >&2; exit 2; }
 done
 
+# Guest suites can run in PINHOLE_LANES guests at once, each lane a
+# tests/run.sh of its own; the other suites (build, unit, fuzz, userspace,
+# kunit) run first, alone. make check keeps one lane: on the 2-core build
+# machine the stock kernel's guests use both cores, and beside each other
+# e2e-package took 1744 s instead of 687, e2e-policy 1005 instead of 316,
+# e2e-hardening 699 instead of 358 (2026-12-02): two lanes were slower
+# than one. check-debug runs two (scripts/check-debug.sh).
+LANES=${PINHOLE_LANES:-1}
+[[ $LANES =~ ^[1-9][0-9]*$ ]] || { echo "PINHOLE_LANES wants a positive number" >&2; exit 2; }
+
+is_guest_suite() {
+	case $1 in e2e-*|pinholectl-e2e) return 0 ;; *) return 1 ;; esac
+}
+
+# Seconds each suite took in make check, one lane, on the 2-core build
+# machine (2026-12-01): only their proportions matter.
+suite_weight() {
+	case $1 in
+	e2e-package) echo 687 ;; e2e-hardening) echo 358 ;; e2e-policy) echo 316 ;;
+	e2e-fidelity) echo 249 ;; e2e-ha) echo 230 ;; e2e-nat) echo 187 ;;
+	e2e-reuse|pinholectl-e2e) echo 103 ;; e2e-hosts) echo 98 ;;
+	e2e-clients) echo 67 ;; e2e-split) echo 62 ;; e2e-smoke) echo 60 ;;
+	e2e-basic) echo 54 ;; e2e-resync) echo 22 ;; *) echo 100 ;;
+	esac
+}
+
+# What more than one guest suite builds, built once before the lanes fork
+# (two lanes must not build the same tree at once).
+build_shared() { # SUITE...
+	local want_hooks=0 want_tool=0 s
+	for s in "$@"; do
+		case $s in
+		e2e-hardening|e2e-fidelity) want_hooks=1 ;;
+		e2e-ha) want_tool=1 ;;
+		esac
+	done
+	if [ "$want_hooks" = 1 ] && [ -z "${PINHOLE_HOOKS_KO:-}" ]; then
+		# the lanes' scenarios then fail on the missing file
+		export PINHOLE_HOOKS_KO=$ROOT/tests/e2e/build/hooks/nf_pinhole_ftp.ko
+		if ! scripts/build-test-module.sh "$GUEST_KDIR"; then
+			echo "FAIL: e2e/test-module: scripts/build-test-module.sh failed"
+			failed=$((failed + 1))
+		fi
+	fi
+	if [ "$want_tool" = 1 ] && ! make -s userspace >/dev/null; then
+		echo "FAIL: e2e/pinholectl: make userspace failed"
+		failed=$((failed + 1))
+	fi
+}
+
+# run_lanes SUITE...: longest first into the lightest lane; lane 0 in the
+# foreground (its output live), the others into files shown when they are
+# done. Every lane's PASS:/FAIL: lines are counted here.
+run_lanes() {
+	local -a lane_of lane_load pids=()
+	local i min s dir
+	for ((i = 0; i < LANES; i++)); do lane_of[i]=; lane_load[i]=0; done
+	while read -r _ s; do
+		min=0
+		for ((i = 1; i < LANES; i++)); do
+			[ "${lane_load[i]}" -lt "${lane_load[min]}" ] && min=$i
+		done
+		lane_of[min]+=" $s"
+		lane_load[min]=$((lane_load[min] + $(suite_weight "$s")))
+	done < <(for s in "$@"; do echo "$(suite_weight "$s") $s"; done | sort -rn)
+	build_shared "$@"
+	dir=$(mktemp -d "$LOGDIR/.lanes.XXXXXX")
+	for ((i = 1; i < LANES; i++)); do
+		[ -n "${lane_of[i]}" ] || continue
+		# shellcheck disable=SC2086 # the lane's suites, one word each
+		PINHOLE_LANES=1 tests/run.sh ${lane_of[i]} > "$dir/lane$i.log" 2>&1 &
+		pids+=($!)
+	done
+	echo "# lane 0:${lane_of[0]}"
+	# shellcheck disable=SC2086
+	PINHOLE_LANES=1 tests/run.sh ${lane_of[0]} 2>&1 | tee "$dir/lane0.log"
+	[ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
+	for ((i = 1; i < LANES; i++)); do
+		[ -f "$dir/lane$i.log" ] || continue
+		echo "# lane $i:${lane_of[i]}"
+		cat "$dir/lane$i.log"
+	done
+	for ((i = 0; i < LANES; i++)); do
+		[ -f "$dir/lane$i.log" ] || continue
+		passed=$((passed + $(grep -c '^PASS: ' "$dir/lane$i.log")))
+		failed=$((failed + $(grep -c '^FAIL: ' "$dir/lane$i.log")))
+	done
+	rm -rf "$dir"
+}
+
+guests=()
 for s in "${SUITES[@]}"; do
+	if [ "$LANES" -gt 1 ] && is_guest_suite "$s"; then
+		guests+=("$s")
+		continue
+	fi
 	# shellcheck disable=SC2086 # CMD values are word lists
 	run_suite "$s" ${CMD[$s]}
 done
+if [ ${#guests[@]} -gt 1 ]; then
+	lanes_start=$SECONDS
+	run_lanes "${guests[@]}"
+	echo "# guest suites: $((SECONDS - lanes_start)) s in $LANES lanes"
+elif [ ${#guests[@]} -eq 1 ]; then
+	# shellcheck disable=SC2086
+	run_suite "${guests[0]}" ${CMD[${guests[0]}]}
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
