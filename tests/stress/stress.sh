@@ -390,11 +390,10 @@ flush_expect() { in_ns "$NS_FW" conntrack -F expect >/dev/null 2>&1; }
 # that takes in the bigger head nf_nat_mangle_tcp_packet() allocates to
 # pull a NATed PORT/EPRT segment whole (ftpload.py puts a NOOP with 1 KiB
 # of argument before them: a lone line fits the tailroom a forwarded
-# segment has), so NATed
-# announcements fail their rewrite after their pinhole went in, which
-# takes it out again (the double-unlink window of the hardening
-# scenario), while the expectation table is flushed every 5 s. kmemleak's
-# metadata falls back to its memory pool.
+# segment has), so NATed announcements fail their rewrite after their
+# pinhole went in, which takes it out again (the double-unlink window of
+# the hardening scenario), while the expectation table is flushed every
+# 5 s. kmemleak's metadata falls back to its memory pool.
 d_faults() {
 	[ ${#FI_DIRS[@]} -gt 0 ] || return 0
 	local line n0 n1 a0 a1 u0 u1
