@@ -390,6 +390,26 @@ run_lanes() {
 	rm -rf "$dir"
 }
 
+# A guest suite loads module/nf_pinhole_ftp.ko unless PINHOLE_KO names
+# another. Bring it up to date first (kbuild does nothing when it is):
+# `tests/run.sh e2e-x` after an edit must not test the previous build.
+# Exported, so lanes do not build the same tree at once.
+need_module() {
+	local s out
+	[ -z "${PINHOLE_KO:-}" ] || return 0
+	for s in "$@"; do
+		is_guest_suite "$s" || continue
+		if ! out=$(make -s module KDIR="$GUEST_KDIR" PINHOLE_WERROR=1 2>&1); then
+			printf '%s\n' "$out"
+			echo "FAIL: e2e/module-build: make module failed"
+			failed=$((failed + 1))
+		fi
+		export PINHOLE_KO=$ROOT/module/nf_pinhole_ftp.ko
+		return 0
+	done
+}
+
+need_module "${SUITES[@]}"
 guests=()
 for s in "${SUITES[@]}"; do
 	if [ "$LANES" -gt 1 ] && is_guest_suite "$s"; then
