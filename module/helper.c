@@ -413,6 +413,29 @@ static void pinhole_neutralise_segment(struct pinhole_segment *seg)
 }
 
 /*
+ * How many of the segment's new pinholes its later ones would evict before
+ * the segment leaves the helper: once the session holds max_pinholes, each
+ * announcement closes the oldest (RFC 959: a later PORT or PASV supersedes
+ * an earlier one), so the first ones of a segment announcing more than
+ * that never serve. They are counted as the eviction would count them,
+ * without an insertion and an eviction each under the global expectation
+ * lock. Not under NAT, where every announcing line is rewritten to the
+ * port of its own pinhole.
+ */
+static unsigned int pinhole_superseded_in_segment(const struct pinhole_segment *seg)
+{
+	unsigned int i, fresh = 0, max;
+
+	if (pinhole_nat_active(seg->ct))
+		return 0;
+	for (i = 0; i < seg->count; i++)
+		fresh += seg->decisions[i].verdict == PINHOLE_OPEN &&
+			 !seg->decisions[i].replayed;
+	max = READ_ONCE(seg->pn->policy.max_pinholes);
+	return fresh > max ? fresh - max : 0;
+}
+
+/*
  * Act on what the segment announced. A segment about to be dropped
  * (enforce, a refused line that could not be neutralised) only has its
  * refusals counted: it opens nothing and is not rewritten, so it moves no
@@ -421,8 +444,9 @@ static void pinhole_neutralise_segment(struct pinhole_segment *seg)
 static void pinhole_act(struct pinhole_segment *seg, bool dropping)
 {
 	const struct pinhole_decision *decision;
-	unsigned int i;
+	unsigned int i, superseded;
 
+	superseded = dropping ? 0 : pinhole_superseded_in_segment(seg);
 	for (i = 0; i < seg->count; i++) {
 		decision = &seg->decisions[i];
 		if (decision->verdict != PINHOLE_OPEN) {
@@ -437,6 +461,9 @@ static void pinhole_act(struct pinhole_segment *seg, bool dropping)
 			if (pinhole_nat_active(seg->ct) &&
 			    decision->offer.text_in_segment)
 				pinhole_nat_replay(seg, &decision->offer);
+		} else if (superseded) {
+			superseded--;
+			pinhole_count(seg->pn, PINHOLE_CNT_refused_limit_reached);
 		} else if (pinhole_open_offer(seg, &decision->offer)) {
 			pinhole_log_opened(seg, &decision->offer);
 		}

@@ -547,6 +547,20 @@ counter_cases() {
 		lines_port=5 pinholes_opened=4 refused_offers_per_segment=1 \
 		refused_limit_reached=0
 	ph_set "$NS_FW" max_pinholes 1
+	# One pinhole a session: the first three of the four lines decided
+	# would be evicted by the next before the segment is through, so only
+	# the fourth opens (before: four opened, then three evicted).
+	hd_count_case counters/superseded-in-one-segment "send:$five" \
+		'recv:^200 [^\n]*\n200 [^\n]*\n200 [^\n]*\n200 [^\n]*\n200 ' -- \
+		lines_port=5 pinholes_opened=1 refused_limit_reached=3 \
+		refused_offers_per_segment=1
+	p=$(fw_expectations "$NS_FW" | grep -o 'dport=4075[0-9]')
+	if [ "$p" = dport=40757 ]; then
+		e2e_pass counters/superseded-in-one-segment/last-kept
+	else
+		e2e_fail counters/superseded-in-one-segment/last-kept \
+			"pinholes left: '${p//$'\n'/ }', want the fourth line's dport=40757"
+	fi
 	hd_count_case counters/227-inside-multiline-reply \
 		'send:SITE NEXT 230-x\\n227 Entering Passive Mode (198,51,100,2,159,60)\\n230 end\r\n' \
 		'recv:^200 ' 'send:PASV\r\n' 'recv:^230 end' -- \
