@@ -26,7 +26,8 @@
 # server's passive port range, as a firewall without an FTP helper must),
 # ftp (the stock nf_conntrack_ftp), pinhole-ftp. Every benchmark runs
 # BENCH_REPS repetitions, each measuring none, ftp, pinhole-ftp in turn,
-# so drift hits all alike.
+# so drift hits all alike; each repetition starts one further along that
+# list (rep_helpers), so no setting always runs first or last.
 #
 # Each result is a line on stdout (also appended to $BENCH_RAW):
 #   RESULT bench=NAME helper=H rep=R value=V unit=U busy_s=.. softirq_s=..
@@ -44,8 +45,8 @@
 # total over all caches, the nf_conntrack cache, the kmalloc caches, the
 # rest (mostly both ends' sockets, the same for every helper).
 #
-# Environment: BENCH_MB (per stream, default 32), BENCH_REPS (5),
-# BENCH_PAR (2), BENCH_XFERS (50), BENCH_XPAR (2 4), BENCH_PORT_DIV (4:
+# Environment: BENCH_MB (per stream, default 256), BENCH_REPS (5),
+# BENCH_PAR (2), BENCH_XFERS (200), BENCH_XPAR (2 4), BENCH_PORT_DIV (4:
 # stream-port moves BENCH_MB/4 MB), BENCH_IDLE (1000; 0: no idle rows),
 # BENCH_CLIENT_T (300 s per stream measurement), BENCH_ONLY (regexp on
 # bench names), BENCH_RAW (file), PINHOLE_KO, BENCH_PERF (regexp on bench
@@ -59,10 +60,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$REPO/tests/e2e/lib.sh"
 
-BENCH_MB=${BENCH_MB:-32}
+BENCH_MB=${BENCH_MB:-256}
 BENCH_REPS=${BENCH_REPS:-5}
 BENCH_PAR=${BENCH_PAR:-2}
-BENCH_XFERS=${BENCH_XFERS:-50}
+BENCH_XFERS=${BENCH_XFERS:-200}
 BENCH_XPAR=${BENCH_XPAR:-2 4}
 BENCH_ONLY=${BENCH_ONLY:-.}
 BENCH_PORT_DIV=${BENCH_PORT_DIV:-4}
@@ -75,6 +76,15 @@ KO=${PINHOLE_KO:-$REPO/module/nf_pinhole_ftp.ko}
 STREAM=$REPO/tests/bench/ftpstream.py
 IDLE=$REPO/tests/bench/idle.py
 HELPERS=(none ftp pinhole-ftp)
+
+# rep_helpers REP: HELPERS in the order repetition REP measures them,
+# rotated by REP - 1.
+rep_helpers() {
+	local i n=${#HELPERS[@]}
+	for ((i = 0; i < n; i++)); do
+		echo "${HELPERS[(i + $1 - 1) % n]}"
+	done
+}
 FTP_PASV_MIN=40000
 FTP_PASV_MAX=49999
 # Three servers on port 21 in sv, one address each: vsftpd on $SV4, the
@@ -325,7 +335,7 @@ stream_bench() {
 		--size "$bytes" > "$E2E_WORK/up.bin"
 	log "$name: $par x $((bytes >> 10)) KiB of $kind lines, direction $dir"
 	for rep in $(seq 1 "$BENCH_REPS"); do
-		for h in "${HELPERS[@]}"; do
+		for h in $(rep_helpers "$rep"); do
 			bench_fw_load "$h"
 			measure_stream "$name" "$h" "$rep" "$kind" "$dir" "$par" "$bytes" "$par"
 		done
@@ -392,7 +402,7 @@ xfer_bench() {
 	vsftpd_up
 	log "$name: $par client(s) x $((BENCH_XFERS / par)) EPSV downloads of a 1 KiB file (vsftpd), one curl and control connection each"
 	for rep in $(seq 1 "$BENCH_REPS"); do
-		for h in "${HELPERS[@]}"; do
+		for h in $(rep_helpers "$rep"); do
 			bench_fw_load "$h"
 			# a download's control connection may linger in conntrack
 			measure_xfer "$name" "$h" "$rep" "$par" 0
@@ -517,7 +527,7 @@ idle_bench() {
 	idle_close
 	log "idle$n: warm-up round: $IDLE_CHECK, $IDLE_RATE sessions/s"
 	for rep in $(seq 1 "$BENCH_REPS"); do
-		for h in "${HELPERS[@]}"; do
+		for h in $(rep_helpers "$rep"); do
 			bench_fw_load "$h"
 			idle_open "$h"
 			! wanted "$open" || result "$open" "$h" "$rep" "$IDLE_RATE" sessions/s "${IDLE_SAMPLES:-}" "$IDLE_CHECK"

@@ -18,8 +18,11 @@
 # measured in turn within each), the ratios are of medians.
 #
 # Knobs (environment, passed to the guest): BENCH_MB (MB per stream,
-# default 32), BENCH_REPS (5), BENCH_PAR (parallel streams, 2),
-# BENCH_XFERS (downloads per measurement, 50), BENCH_XPAR ("2 4"),
+# default 256: a measurement of a few seconds; 32 MB took half of one,
+# and a client's process start weighed on it), BENCH_REPS (5), BENCH_PAR
+# (parallel streams, 2), BENCH_XFERS (downloads per measurement, 200),
+# BENCH_XPAR ("2 4"), BENCH_GUEST_MB (guest memory, 3072: the streams are
+# files in the guest's tmpfs),
 # BENCH_PORT_DIV (4), BENCH_IDLE (idle sessions, 1000; 0: none),
 # BENCH_CLIENT_T (300 s), BENCH_ONLY (regexp on benchmark names),
 # BENCH_PERF (regexp: profile those stream rows with perf in the guest,
@@ -183,7 +186,8 @@ done
 echo "# bench: results in $out (guest -smp 2, TCG; host load $(cut -d' ' -f1-3 /proc/loadavg))"
 rc=0
 cd "$repo"
-"$here/guest-run.sh" --timeout "$timeout" --results "$out" "${envs[@]}" \
+"$here/guest-run.sh" --timeout "$timeout" --mem "${BENCH_GUEST_MB:-3072}" \
+	--results "$out" "${envs[@]}" \
 	-- scripts/bench-guest.sh 2>&1 | tee "$out/guest.out" || rc=$?
 echo
 echo "# summary of $out/raw.txt; host load after: $(cut -d' ' -f1-3 /proc/loadavg)"
