@@ -27,6 +27,7 @@
 #              module as V2; the edited modprobe.d options line is in force
 #   kernel2    a second kernel's headers (.deb files from apt's cache)
 #              installed afterwards get the module built by DKMS's hook
+#              (not with PINHOLE_PKG_KERNEL2=0, as make check runs it)
 #   boot-*     nftables.service's own Exec lines (and the package's
 #              drop-in), in order: with the module present FTP works and the
 #              module was loaded on demand; with its file deleted the
@@ -310,8 +311,13 @@ second_headers() {
 		echo "$v"
 	done | sort -V | tail -n 1
 }
+# A third DKMS build under TCG (about 270 s): make check-package runs it;
+# make check leaves it out for time (PINHOLE_PKG_KERNEL2=0), says so and
+# counts nothing for it.
 K2=$(second_headers)
-if [ -z "$K2" ]; then
+if [ "${PINHOLE_PKG_KERNEL2:-1}" = 0 ]; then
+	echo "# package/kernel2: not run (PINHOLE_PKG_KERNEL2=0: make check-package runs it)"
+elif [ -z "$K2" ]; then
 	e2e_fail package/kernel2 "no second linux-headers .deb in /var/cache/apt/archives" \
 		"(scripts/install-deps.sh downloads one)"
 elif [ -n "$(module_file "$K2")" ]; then
