@@ -394,27 +394,24 @@ run_lanes() {
 }
 
 # A guest suite loads module/nf_pinhole_ftp.ko unless PINHOLE_KO names
-# another. Bring it up to date first (kbuild does nothing when it is):
+# another. Bring it up to date before the first one (kbuild does nothing
+# when it is; in make check the build suite has just built it):
 # `tests/run.sh e2e-x` after an edit must not test the previous build.
 # Exported, so lanes do not build the same tree at once.
 need_module() {
-	local s out
+	local out
 	[ -z "${PINHOLE_KO:-}" ] || return 0
-	for s in "$@"; do
-		is_guest_suite "$s" || continue
-		if ! out=$(make -s module KDIR="$GUEST_KDIR" PINHOLE_WERROR=1 2>&1); then
-			printf '%s\n' "$out"
-			echo "FAIL: e2e/module-build: make module failed"
-			failed=$((failed + 1))
-		fi
-		export PINHOLE_KO=$ROOT/module/nf_pinhole_ftp.ko
-		return 0
-	done
+	if ! out=$(make -s module KDIR="$GUEST_KDIR" PINHOLE_WERROR=1 2>&1); then
+		printf '%s\n' "$out"
+		echo "FAIL: e2e/module-build: make module failed"
+		failed=$((failed + 1))
+	fi
+	export PINHOLE_KO=$ROOT/module/nf_pinhole_ftp.ko
 }
 
-need_module "${SUITES[@]}"
 guests=()
 for s in "${SUITES[@]}"; do
+	is_guest_suite "$s" && need_module
 	if [ "$LANES" -gt 1 ] && is_guest_suite "$s"; then
 		guests+=("$s")
 		continue
