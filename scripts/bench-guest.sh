@@ -31,10 +31,16 @@
 #
 # Each result is a line on stdout (also appended to $BENCH_RAW):
 #   RESULT bench=NAME helper=H rep=R value=V unit=U busy_s=.. softirq_s=..
-#          sys_s=.. fw_MB=.. fw_pkts=.. softirq_ms_per_MB=..
-#          check=ok|FAILED:why at=..
-# busy_s/softirq_s/sys_s: CPU time the whole guest spent (both vCPUs;
-# /proc/stat, sampled at the tick: Debian's kernel has no
+#          sys_s=.. fw_MB=.. fw_pkts=.. softirq_ms_per_MB=.. cpu_s=..
+#          wall_s=.. [start_s=..] check=ok|FAILED:why at=..
+# value: the row's work (MB, downloads, sessions) per second of wall_s,
+# or with BENCH_CLOCK=icount per second of cpu_s (unit U/cpu-s, see
+# row_value). wall_s: a stream's time from the server's first accept to
+# the last client's exit (start_s: the clients' process start before
+# it, left out), a transfer row's longest curl's summed time_total.
+# cpu_s: busy CPU seconds, exactly (cpu_busy_ns; for a stream from the
+# first accept). busy_s/softirq_s/sys_s: CPU time the whole guest spent
+# (all vCPUs; /proc/stat, sampled at the tick: Debian's kernel has no
 # IRQ_TIME_ACCOUNTING); fw_MB: bytes (MiB, headers included) that entered
 # the firewall namespace's interfaces; softirq_ms_per_MB: the ratio.
 # And per repetition and helper of the idle scenario:
@@ -45,7 +51,9 @@
 # total over all caches, the nf_conntrack cache, the kmalloc caches, the
 # rest (mostly both ends' sockets, the same for every helper).
 #
-# Environment: BENCH_MB (per stream, default 256), BENCH_REPS (5),
+# Environment: BENCH_CLOCK (icount or host, set by scripts/bench.sh),
+# BENCH_MB (per stream, default 64 when BENCH_CLOCK is
+# icount, else 256), BENCH_REPS (5),
 # BENCH_PAR (2), BENCH_XFERS (200), BENCH_XPAR (2 4), BENCH_PORT_DIV (4:
 # stream-port moves BENCH_MB/4 MB), BENCH_IDLE (1000; 0: no idle rows),
 # BENCH_CLIENT_T (300 s per stream measurement), BENCH_ONLY (regexp on
@@ -60,7 +68,11 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$REPO/tests/e2e/lib.sh"
 
-BENCH_MB=${BENCH_MB:-256}
+if [ "${BENCH_CLOCK:-host}" = icount ]; then
+	BENCH_MB=${BENCH_MB:-64}
+else
+	BENCH_MB=${BENCH_MB:-256}
+fi
 BENCH_REPS=${BENCH_REPS:-5}
 BENCH_PAR=${BENCH_PAR:-2}
 BENCH_XFERS=${BENCH_XFERS:-200}
@@ -139,26 +151,57 @@ bench_fw_load() {
 	ct_flush "$NS_FW"
 }
 
+# cpu_busy_ns: nanoseconds the CPUs have not been idle (all CPUs summed),
+# exactly: /proc/timer_list's clock per CPU less each CPU's idle and iowait
+# time, which NO_HZ measures at idle entry and exit. /proc/stat's busy
+# fields are sampled at the tick, which misses most of a row of short
+# bursts (a download is about a millisecond of CPU). The same as
+# ftpstream.py's cpu_busy_ns(), which stamps a stream's accept.
+cpu_busy_ns() {
+	awk '/^now at/ { now = $3 } /^cpu:/ { cpus++ }
+	     $1 == ".idle_sleeptime" || $1 == ".iowait_sleeptime:" { idle += $(NF - 1) }
+	     END { printf "%.0f\n", (now && cpus) ? now * cpus - idle : -1 }' /proc/timer_list
+}
+
 # sample: "busy softirq system" in USER_HZ ticks (all CPUs), then the
-# bytes and packets received on fw's interfaces.
+# bytes and packets received on fw's interfaces, then cpu_busy_ns.
 sample() {
 	local c b
 	c=$(awk '$1 == "cpu" { print $2+$3+$4+$7+$8, $8, $4; exit }' /proc/stat)
 	# shellcheck disable=SC2016 # awk's own $ fields
 	b=$(in_ns "$NS_FW" awk -F'[: ]+' 'NR > 2 && $2 != "lo" { s += $3; p += $4 } END { printf "%.0f %.0f", s, p }' /proc/net/dev)
-	echo "$c $b"
+	echo "$c $b $(cpu_busy_ns)"
 }
-# sample_delta BEFORE AFTER -> busy_s=.. softirq_s=.. sys_s=.. fw_MB=..
-# fw_pkts=.. softirq_ms_per_MB=.. (fw_MB / fw_pkts: how much GSO/GRO
-# aggregates, which sets what a helper's per-packet cost weighs)
+# sample_delta BEFORE AFTER [BUSY_NS] -> busy_s=.. softirq_s=.. sys_s=..
+# fw_MB=.. fw_pkts=.. softirq_ms_per_MB=.. cpu_s=.. (fw_MB / fw_pkts: how
+# much GSO/GRO aggregates, which sets what a helper's per-packet cost
+# weighs; cpu_s: exact busy CPU seconds from cpu_busy_ns, counted from
+# BUSY_NS instead of BEFORE's when given; -1 when unknown)
 sample_delta() {
 	local hz
 	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-	awk -v hz="$hz" -v a="$1" -v b="$2" 'BEGIN {
+	awk -v hz="$hz" -v a="$1" -v b="$2" -v from="${3:-}" 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
 		mb = (y[4] - x[4]) / 1048576; si = (y[2] - x[2]) / hz
-		printf "busy_s=%.2f softirq_s=%.2f sys_s=%.2f fw_MB=%.3f fw_pkts=%d softirq_ms_per_MB=%.3f",
-			(y[1]-x[1])/hz, si, (y[3]-x[3])/hz, mb, y[5] - x[5], (mb > 0 ? si * 1000 / mb : 0) }'
+		if (from == "") from = x[6]
+		cpu = (from >= 0 && y[6] > from) ? (y[6] - from) / 1e9 : -1
+		printf "busy_s=%.2f softirq_s=%.2f sys_s=%.2f fw_MB=%.3f fw_pkts=%d softirq_ms_per_MB=%.3f cpu_s=%.6f",
+			(y[1]-x[1])/hz, si, (y[3]-x[3])/hz, mb, y[5] - x[5], (mb > 0 ? si * 1000 / mb : 0), cpu }'
+}
+
+# row_value WORK SECS DELTA: the row's value: WORK / SECS on the host's
+# clock; with BENCH_CLOCK=icount, WORK per busy CPU second (DELTA's
+# cpu_s), the load one guest CPU carries doing nothing else: the guest's
+# idle time there is skipped, not spent, so a wait costs whatever the next
+# timer is away.
+row_value() {
+	awk -v w="$1" -v s="$2" -v d="$3" -v icount="$([ "${BENCH_CLOCK:-host}" = icount ] && echo 1)" 'BEGIN {
+		if (icount) { s = -1; if (match(d, /cpu_s=[-0-9.]+/)) s = substr(d, RSTART + 6, RLENGTH - 6) + 0 }
+		printf "%.2f", (s > 0 ? w / s : 0) }'
+}
+# row_unit UNIT: UNIT ("MB", "xfer", "sessions") per second of the row
+row_unit() {
+	if [ "${BENCH_CLOCK:-host}" = icount ]; then echo "$1/cpu-s"; else echo "$1/s"; fi
 }
 
 # ctrl_check HELPER MIN: every tracked connection to port 21 in fw carries
@@ -210,7 +253,8 @@ stream_server() {
 	[ "$STREAM_KIND" != "$1 $2 $3" ] || return 0
 	stop_pid "$STREAM_PID"
 	ip netns exec "$NS_SV" /usr/bin/python3 "$STREAM" server --bind "$SV_STREAM" \
-		--kind "$1" --dir "$2" --size "$3" > "$E2E_WORK/ftpstream.log" 2>&1 &
+		--kind "$1" --dir "$2" --size "$3" --log "$E2E_WORK/accept.log" \
+		> "$E2E_WORK/ftpstream.log" 2>&1 &
 	STREAM_PID=$!
 	STREAM_KIND="$1 $2 $3"
 	wait_listen_on "$NS_SV" "$SV_STREAM" 21 ftpstream
@@ -226,9 +270,15 @@ port_diag() {
 # stream_client DIR PAR: PAR socat clients at once, each moving one
 # stream (down: read the server's stream to EOF; up: send
 # $E2E_WORK/up.bin, then read the server's answer to EOF). Prints the
-# seconds from the first start to the last exit; fails when one failed.
+# seconds from the first connection the server accepted to the last
+# client's exit, then those from the clients' start to that accept, then
+# cpu_busy_ns at that accept; fails
+# when one failed. The clients' process start is not the stream's: it
+# reads their programs from the host over 9p, which took from 0.3 to 1.5 s
+# of a 2 s measurement with the same busy CPU time.
 stream_client() {
 	local dir=$1 par=$2 i pids=() t0 t1 bad=0 pid
+	: > "$E2E_WORK/accept.log"
 	t0=$EPOCHREALTIME
 	for i in $(seq 1 "$par"); do
 		if [ "$dir" = down ]; then
@@ -246,7 +296,12 @@ stream_client() {
 	done
 	t1=$EPOCHREALTIME
 	[ "$bad" -eq 0 ] || { echo "$bad of $par clients failed"; return 1; }
-	awk -v a="${t0/,/.}" -v b="${t1/,/.}" 'BEGIN { printf "%.6f", b - a }'
+	awk -v a="${t0/,/.}" -v b="${t1/,/.}" -v par="$par" '
+		$1 == "accept" && $2 >= a { n++; if (!s || $2 < s) { s = $2; busy = $3 } }
+		END {
+			if (n != par) { printf "%d-accepts-for-%d-clients", n, par; exit 1 }
+			printf "%.6f %.6f %s", b - s, s - a, busy
+		}' "$E2E_WORK/accept.log"
 }
 
 # perf_start NAME HELPER REP: profile the whole guest while NAME runs, when
@@ -281,16 +336,17 @@ perf_stop() {
 # measurement with HELPER's ruleset already loaded and the server running.
 measure_stream() {
 	local name=$1 h=$2 rep=$3 kind=$4 dir=$5 par=$6 bytes=$7 minctrl=$8
-	local secs s0 s1 check mbs p0 p1 i got
+	local secs start='' busy0='' s0 s1 check mbs p0 p1 i got delta
 	p0=$(pin_counter lines_port)
 	perf_start "$name" "$h" "$rep"
 	s0=$(sample)
 	if secs=$(stream_client "$dir" "$par"); then
 		s1=$(sample)
+		read -r secs start busy0 <<< "$secs"
 		perf_stop
 		p1=$(pin_counter lines_port)
-		mbs=$(awk -v b=$((bytes * par)) -v s="$secs" \
-			'BEGIN { printf "%.2f", b / 1048576 / s }')
+		delta=$(sample_delta "$s0" "$s1" "$busy0")
+		mbs=$(row_value "$(awk -v b=$((bytes * par)) 'BEGIN { print b / 1048576 }')" "$secs" "$delta")
 		check=$(ctrl_check "$h" "$minctrl") && check=ok
 		for i in $(seq 1 "$par"); do
 			got=$(stat -c %s "$E2E_WORK/down.$i")
@@ -311,8 +367,9 @@ measure_stream() {
 		[ "$kind" != port ] || [ "$h" != pinhole-ftp ] || port_diag
 		mbs=0
 		check="FAILED:client:${secs// /_}"
+		delta=$(sample_delta "$s0" "$s1")
 	fi
-	result "$name" "$h" "$rep" "$mbs" MB/s "$(sample_delta "$s0" "$s1")" "$check"
+	result "$name" "$h" "$rep" "$mbs" "$(row_unit MB)" "$delta wall_s=${secs:-0} start_s=${start:-0}" "$check"
 }
 
 stream_bytes() { # KIND: bytes per stream
@@ -346,40 +403,37 @@ stream_bench() {
 # keeps its control connection for every URL of the server: each download
 # is an EPSV, its 229 (a pinhole), a data connection and a RETR, not also
 # a process start, a login and a QUIT, which under TCG cost several times
-# what the firewall does and made the row measure them. Failures: the
-# downloads that did not end in 226.
+# what the firewall does and made the row measure them. Writes to FAILFILE
+# the downloads that did not end in 226, then the seconds curl spent on
+# them all (the sum of its time_total: its own process start, which reads
+# it from the host over 9p, is not the firewall's).
 xfer_loop() {
-	local i ok urls=()
+	local i urls=()
 	for i in $(seq 1 "$1"); do
 		urls+=(-o /dev/null "ftp://$SV4/small.bin")
 	done
-	ok=$(timeout -k 2 $((30 + 25 * $1)) ip netns exec "$NS_CL" curl -sS -4 \
+	timeout -k 2 $((30 + 25 * $1)) ip netns exec "$NS_CL" curl -sS -4 \
 		--ftp-pasv --connect-timeout 20 --max-time 25 \
-		-w '%{response_code}\n' "${urls[@]}" 2>> "$E2E_WORK/curl.err" |
-		grep -c '^226$')
-	echo $(($1 - ok)) > "$2"
+		-w '%{response_code} %{time_total}\n' "${urls[@]}" 2>> "$E2E_WORK/curl.err" |
+		awk -v n="$1" '$1 == 226 { ok++; t += $2 } END { printf "%d %.6f\n", n - ok, t }' > "$2"
 }
 
 # measure_xfer NAME HELPER REP PAR MINCTRL: PAR clients, BENCH_XFERS
 # downloads in all, HELPER's ruleset already loaded.
 measure_xfer() {
-	local name=$1 h=$2 rep=$3 par=$4 minctrl=$5 per t0 t1 s0 s1 e0 e1 pids i bad check rate c
+	local name=$1 h=$2 rep=$3 par=$4 minctrl=$5 per s0 s1 e0 e1 pids i bad check rate c secs delta
 	per=$((BENCH_XFERS / par))
 	e0=$(fw_counter "$NS_FW" data_expected)
 	s0=$(sample)
-	t0=$EPOCHREALTIME
 	pids=()
+	rm -f "$E2E_WORK"/bad.[0-9]*
 	for i in $(seq 1 "$par"); do
 		xfer_loop "$per" "$E2E_WORK/bad.$i" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
-	t1=$EPOCHREALTIME
 	s1=$(sample)
-	bad=0
-	for i in $(seq 1 "$par"); do
-		bad=$((bad + $(cat "$E2E_WORK/bad.$i")))
-	done
+	bad=$(cat "$E2E_WORK"/bad.[0-9]* | awk '{ b += $1 } END { print b + 0 }')
 	check=ok
 	e1=$(fw_counter "$NS_FW" data_expected)
 	if [ "$h" = none ]; then
@@ -390,9 +444,11 @@ measure_xfer() {
 	fi
 	c=$(ctrl_check "$h" "$minctrl") || check=$c
 	[ "$bad" -eq 0 ] || check="FAILED:$bad-downloads-failed"
-	rate=$(awk -v n=$((per * par - bad)) -v a="${t0/,/.}" -v b="${t1/,/.}" \
-		'BEGIN { printf "%.2f", n / (b - a) }')
-	result "$name" "$h" "$rep" "$rate" xfer/s "$(sample_delta "$s0" "$s1")" "$check"
+	# the clients ran side by side: the longest one's time
+	secs=$(cat "$E2E_WORK"/bad.[0-9]* | awk '$2 > t { t = $2 } END { print t + 0 }')
+	delta=$(sample_delta "$s0" "$s1")
+	rate=$(row_value $((per * par - bad)) "$secs" "$delta")
+	result "$name" "$h" "$rep" "$rate" "$(row_unit xfer)" "$delta wall_s=$secs" "$check"
 }
 
 # xfer_bench NAME PAR
@@ -478,7 +534,8 @@ idle_open() {
 	*) IDLE_CHECK="FAILED:open:$(tr ' ' _ <<< "${st:-timeout}" | cut -c1-80)"; return 1 ;;
 	esac
 	secs=${st##*secs=}
-	IDLE_RATE=$(awk -v n="$BENCH_IDLE" -v s="$secs" 'BEGIN { printf "%.2f", n / s }')
+	IDLE_RATE=$(row_value "$BENCH_IDLE" "$secs" "$IDLE_SAMPLES")
+	IDLE_SAMPLES+=" wall_s=$secs"
 	IDLE_MEM=$(slab_delta "$E2E_WORK/slab.0" "$E2E_WORK/slab.1" "$BENCH_IDLE")
 	local c
 	c=$(ctrl_check "$h" "$BENCH_IDLE") || IDLE_CHECK=$c
@@ -530,7 +587,7 @@ idle_bench() {
 		for h in $(rep_helpers "$rep"); do
 			bench_fw_load "$h"
 			idle_open "$h"
-			! wanted "$open" || result "$open" "$h" "$rep" "$IDLE_RATE" sessions/s "${IDLE_SAMPLES:-}" "$IDLE_CHECK"
+			! wanted "$open" || result "$open" "$h" "$rep" "$IDLE_RATE" "$(row_unit sessions)" "${IDLE_SAMPLES:-}" "$IDLE_CHECK"
 			if [ "$IDLE_CHECK" = ok ]; then
 				mem=$(head -n 1 <<< "$IDLE_MEM")
 				[ "$rep" -gt 1 ] || log "idle$n $h: slab bytes per session by cache: $(tail -n 1 <<< "$IDLE_MEM")"

@@ -6,7 +6,7 @@
 # nf_conntrack_ftp and against no helper at all, in ONE guest boot.
 #
 # Builds module/nf_pinhole_ftp.ko for the guest kernel, boots the QEMU
-# guest (scripts/guest-run.sh, -smp 2, TCG) running scripts/bench-guest.sh
+# guest (scripts/guest-run.sh, TCG; see BENCH_CLOCK) running scripts/bench-guest.sh
 # (its header describes every benchmark), keeps the raw results
 # (DIR/raw.txt: one RESULT line per measurement, one MEM line per idle
 # scenario round; DIR/guest.out) and prints three markdown tables with the
@@ -18,8 +18,8 @@
 # measured in turn within each), the ratios are of medians.
 #
 # Knobs (environment, passed to the guest): BENCH_MB (MB per stream,
-# default 256: a measurement of a few seconds; 32 MB took half of one,
-# and a client's process start weighed on it), BENCH_REPS (5), BENCH_PAR
+# default 64 with BENCH_CLOCK=icount, 256 with host: on the host's clock a
+# longer measurement averages more of the noise), BENCH_REPS (5), BENCH_PAR
 # (parallel streams, 2), BENCH_XFERS (downloads per measurement, 200),
 # BENCH_XPAR ("2 4"), BENCH_GUEST_MB (guest memory, 3072: the streams are
 # files in the guest's tmpfs),
@@ -27,7 +27,18 @@
 # BENCH_CLIENT_T (300 s), BENCH_ONLY (regexp on benchmark names),
 # BENCH_PERF (regexp: profile those stream rows with perf in the guest,
 # DIR/perf.*.txt; a diagnosis, it slows them).
-# TCG makes absolute numbers meaningless; compare columns of one run.
+# BENCH_CLOCK: icount (the default) runs the guest on one vCPU with QEMU's
+# -icount shift=0,align=off,sleep=off: the guest's clock counts the
+# instructions it executes (1 ns each) and skips its idle time, so a
+# measurement costs what the guest executed, whatever else the host does;
+# the same row repeats within about 1%. host: two vCPUs in parallel (MTTCG)
+# on the host's clock, as the other guests run; its rows range over +-25%
+# with the host's load and how TCG schedules the vCPUs, more than the gaps
+# the targets judge. Either way the cost model is TCG's, not a real CPU's:
+# icount charges every instruction alike (a rep movsb one per byte), host
+# time charges what TCG spends emulating it (memory accesses dear, ALU
+# operations cheap). Absolute numbers mean nothing; compare columns of one
+# run.
 # --timeout (default 10800 s) bounds the guest: the full default run
 # (five repetitions of every row, 1000 idle sessions opened 16 times)
 # is long under TCG.
@@ -183,7 +194,18 @@ for v in BENCH_MB BENCH_REPS BENCH_PAR BENCH_XFERS BENCH_XPAR BENCH_PORT_DIV BEN
 	[ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 
-echo "# bench: results in $out (guest -smp 2, TCG; host load $(cut -d' ' -f1-3 /proc/loadavg))"
+case ${BENCH_CLOCK:=icount} in
+icount)
+	export PINHOLE_GUEST_SMP=1
+	export PINHOLE_GUEST_ICOUNT=shift=0,align=off,sleep=off ;;
+host)
+	export PINHOLE_GUEST_SMP=2
+	unset PINHOLE_GUEST_ICOUNT ;;
+*) echo "bench.sh: BENCH_CLOCK wants icount or host, got '$BENCH_CLOCK'" >&2; exit 2 ;;
+esac
+envs+=(--env "BENCH_CLOCK=$BENCH_CLOCK")
+
+echo "# bench: results in $out (guest TCG, clock $BENCH_CLOCK, $PINHOLE_GUEST_SMP vCPU; host load $(cut -d' ' -f1-3 /proc/loadavg))"
 rc=0
 cd "$repo"
 "$here/guest-run.sh" --timeout "$timeout" --mem "${BENCH_GUEST_MB:-3072}" \

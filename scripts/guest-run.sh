@@ -41,8 +41,8 @@
 #                      a leak it finds afterwards involves netfilter or an
 #                      unloaded module (PASS:/FAIL: kmemleak/... lines).
 #
-# The guest has 2 vCPUs of QEMU's max model without AVX (see guest_cpu;
-# PINHOLE_GUEST_CPU=MODEL overrides it).
+# The guest has 2 vCPUs (PINHOLE_GUEST_SMP=N overrides it) of QEMU's max
+# model without AVX (see guest_cpu; PINHOLE_GUEST_CPU=MODEL overrides it).
 #
 # A kernel fault on the console before the guest's init has started (a
 # rare TCG race at boot, see boot_once below) boots the guest once more;
@@ -263,6 +263,10 @@ append+=" mitigations=off tsc=reliable"
 # 224 s with -cpu max and 184 s without AVX (qemu64: 189 s, Nehalem: 193 s).
 # PINHOLE_GUEST_CPU overrides it.
 guest_cpu=${PINHOLE_GUEST_CPU:-max,avx=off,avx2=off}
+guest_smp=${PINHOLE_GUEST_SMP:-2}
+guest_accel=(-accel tcg)
+[ -z "${PINHOLE_GUEST_ICOUNT:-}" ] || guest_accel+=(-icount "$PINHOLE_GUEST_ICOUNT")
+[[ $guest_smp =~ ^[1-9][0-9]*$ ]] || bad_usage "PINHOLE_GUEST_SMP wants a vCPU count, got '$guest_smp'"
 
 # boot_once: one guest from power-on to power-off; sets qrc.
 boot_once() {
@@ -271,7 +275,7 @@ boot_once() {
 	start_readers
 	# shellcheck disable=SC2046 # virtfs prints option words on purpose
 	timeout -k 5 "$timeout" qemu-system-x86_64 \
-		-accel tcg -cpu "$guest_cpu" -smp 2 -m "$mem" \
+		"${guest_accel[@]}" -cpu "$guest_cpu" -smp "$guest_smp" -m "$mem" \
 		-nodefaults -no-reboot -display none -monitor none -nic none \
 		-kernel "$kernel" -initrd "$initrd" -append "$append" \
 		-chardev "file,id=con,path=$logfile" -serial chardev:con \

@@ -4,7 +4,10 @@
 
 server: listen on PORT; per connection, either send SIZE bytes of FTP
         reply lines and close (--dir down), or drain what the client sends
-        and answer "221 Bye" at its EOF (--dir up).
+        and answer "221 Bye" at its EOF (--dir up). With --log FILE, each
+        accepted connection appends "accept <epoch seconds> <busy ns>" to
+        FILE: when the stream began, after its client's process start, and
+        the CPU time the kernel had been busy by then (cpu_busy_ns()).
 gen:    write SIZE bytes of the line kind to stdout (for a socat client)
 client: open PARALLEL connections at once (one process each), move SIZE
         bytes on each; print one line:
@@ -94,14 +97,40 @@ def serve_one(conn, args, buf):
         conn.close()
 
 
+def cpu_busy_ns():
+    """Nanoseconds the CPUs have not been idle, all CPUs summed, exactly:
+    /proc/timer_list's clock ("now at") per CPU less each CPU's idle and
+    iowait time, which NO_HZ measures at idle entry and exit (/proc/stat's
+    busy fields are sampled at the tick instead). -1 when unreadable."""
+    now = cpus = idle = 0
+    try:
+        with open("/proc/timer_list") as f:
+            for line in f:
+                w = line.split()
+                if line.startswith("now at"):
+                    now = int(w[2])
+                elif w[:1] == ["cpu:"]:
+                    cpus += 1
+                elif w[:1] in ([".idle_sleeptime"], [".iowait_sleeptime:"]):
+                    idle += int(w[-2])
+    except (OSError, ValueError, IndexError):
+        return -1
+    return now * cpus - idle if now and cpus else -1
+
+
 def server(args):
     buf = payload(args.kind, args.addr)
+    log = None
+    if args.log:
+        log = os.open(args.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((args.bind, args.port))
     s.listen(64)
     while True:
         conn, _ = s.accept()
+        if log is not None:
+            os.write(log, ("accept %.6f %d\n" % (time.time(), cpu_busy_ns())).encode())
         threading.Thread(target=serve_one, args=(conn, args, buf),
                          daemon=True).start()
 
@@ -172,6 +201,7 @@ def main():
     p.add_argument("--addr", default="192.0.2.2")
     p.add_argument("--parallel", type=int, default=1)
     p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--log", help="server: append accept times here")
     args = p.parse_args()
     if args.mode == "server":
         server(args)
