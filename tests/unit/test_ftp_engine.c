@@ -1182,6 +1182,49 @@ static void test_word_scan_multiline_end(void)
 }
 
 /*
+ * Replies pass over pairs of words without an LF in a loop of their own;
+ * a pair begun by a line (an LF ended the pair before) is not one of them,
+ * though it has no LF. Lines that matter, each longer than a pair, begun
+ * at every offset of the pair after lines passed over whole: a 227 after
+ * lines that begin with no digit; the end of a multi-line reply after its
+ * body, and a 227 after it. Without that exception, both are missed.
+ */
+static void test_word_scan_long_lines(void)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static struct rig r;
+	char replies[1024];
+	struct step single[2] = { { FTP_DIR_COMMAND, "NOOP\r\nPASV\r\n" },
+				  { FTP_DIR_REPLY, replies } };
+	struct step multi[2] = { { FTP_DIR_COMMAND, "STAT\r\nPASV\r\n" },
+				 { FTP_DIR_REPLY, replies } };
+	int shift;
+
+	for (shift = 0; shift < (int)sizeof(pad); shift++) {
+		/* lines that begin with no digit are passed over whole */
+		snprintf(replies, sizeof(replies),
+			 "200 ok\r\n x line of no interest, longer than a pair%.*s\r\n"
+			 " y line of no interest, longer than a pair\r\n"
+			 "227 Entering Passive Mode (10,0,0,1,4,1)\r\n",
+			 shift, pad);
+		run_whole_and_bytes(&r, single, 2);
+		CHECK(strcmp(r.out, "227 accepted 10.0.0.1 1025 [10,0,0,1,4,1]") == 0,
+		      "single, shift %d: \"%s\"", shift, r.out);
+		/* the body lines are passed over from the first one's start */
+		snprintf(replies, sizeof(replies),
+			 "211-status\r\n"
+			 "211-body line of no interest, longer than a pair%.*s\r\n"
+			 "211-another body line of no interest\r\n"
+			 "211 end of the status, longer than a pair of words\r\n"
+			 "227 Entering Passive Mode (10,0,0,2,4,2)\r\n",
+			 shift, pad);
+		run_whole_and_bytes(&r, multi, 2);
+		CHECK(strcmp(r.out, "227 accepted 10.0.0.2 1026 [10,0,0,2,4,2]") == 0,
+		      "multi-line, shift %d: \"%s\"", shift, r.out);
+	}
+}
+
+/*
  * @head, a pad of every length from 0 to 32, then @tail, after the command
  * segment @before (if any): fed whole and a byte at a time, the same; the
  * PORT and the EPRT in them accepted, the PASV seen once.
@@ -1370,6 +1413,7 @@ static const struct {
 	{ "word_scan_alignment", test_word_scan_alignment },
 	{ "word_scan_long_runs", test_word_scan_long_runs },
 	{ "word_scan_multiline_end", test_word_scan_multiline_end },
+	{ "word_scan_long_lines", test_word_scan_long_lines },
 	{ "word_scan_command_candidates", test_word_scan_command_candidates },
 	{ "word_scan_uncounted_commands", test_word_scan_uncounted_commands },
 	{ "unwanted_offers_unparsed", test_unwanted_offers_unparsed },
