@@ -30,6 +30,7 @@ cat > "$work/bin/qemu-system-x86_64" <<'EOF'
 #!/bin/bash
 # Stand-in for QEMU: plays the next boot of $FAKE_QEMU_PLAN.
 log= ctl=
+[ -z "${FAKE_QEMU_ARGS:-}" ] || echo "$*" > "$FAKE_QEMU_ARGS"
 while [ $# -gt 0 ]; do
 	case $1 in
 	-chardev) case $2 in file,id=con,path=*) log=${2#file,id=con,path=} ;; esac ;;
@@ -82,4 +83,34 @@ if grep -q 'booting once more' "$work/err"; then
 else
 	pass late-fault-silent
 fi
+# The guest's vCPUs and clock (the bench's BENCH_CLOCK=icount sets both):
+# PINHOLE_GUEST_SMP and PINHOLE_GUEST_ICOUNT reach QEMU's command line, a
+# bad vCPU count stops before any boot.
+# vcpus NAME WANT_RC WANT_ARGS_REGEXP [NAME=VALUE...]
+vcpus() {
+	local name=$1 want_rc=$2 want=$3 rc args
+	shift 3
+	rm -f "$work/count" "$work/args"
+	env "$@" PATH="$work/bin:$PATH" FAKE_QEMU_PLAN=ok \
+		FAKE_QEMU_COUNT="$work/count" FAKE_QEMU_ARGS="$work/args" \
+		"$here/guest-run.sh" --timeout 60 --log "$work/console.log" \
+		-- true > "$work/out" 2> "$work/err"
+	rc=$?
+	args=$(cat "$work/args" 2>/dev/null)
+	if [ "$rc" = "$want_rc" ] && [[ $args =~ $want ]]; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc, want $want_rc; qemu's arguments '${args:0:120}' do not match '$want'"
+		sed 's/^/# /' "$work/err"
+	fi
+}
+vcpus vcpus-default 0 ' -smp 2 ' PINHOLE_GUEST_SMP= PINHOLE_GUEST_ICOUNT=
+if grep -q -- '-icount' "$work/args"; then
+	fail vcpus-default-no-icount "-icount without PINHOLE_GUEST_ICOUNT"
+else
+	pass vcpus-default-no-icount
+fi
+vcpus vcpus-icount 0 ' -icount shift=0,align=off,sleep=off .* -smp 1 ' \
+	PINHOLE_GUEST_SMP=1 PINHOLE_GUEST_ICOUNT=shift=0,align=off,sleep=off
+vcpus vcpus-bad-count 2 '^$' PINHOLE_GUEST_SMP=two
 exit "$failed"
