@@ -272,10 +272,10 @@ port_diag() {
 # $E2E_WORK/up.bin, then read the server's answer to EOF). Prints the
 # seconds from the first connection the server accepted to the last
 # client's exit, then those from the clients' start to that accept, then
-# cpu_busy_ns at that accept; fails
-# when one failed. The clients' process start is not the stream's: it
-# reads their programs from the host over 9p, which took from 0.3 to 1.5 s
-# of a 2 s measurement with the same busy CPU time.
+# cpu_busy_ns at that accept; fails when one failed. The clients' process
+# start is not the stream's: it reads their programs from the host over
+# 9p, which took 0.4 to 3.3 s of measurements whose busy CPU time was the
+# same.
 stream_client() {
 	local dir=$1 par=$2 i pids=() t0 t1 bad=0 pid
 	: > "$E2E_WORK/accept.log"
