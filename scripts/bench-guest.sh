@@ -433,7 +433,9 @@ measure_xfer() {
 	done
 	wait "${pids[@]}"
 	s1=$(sample)
-	bad=$(cat "$E2E_WORK"/bad.[0-9]* | awk '{ b += $1 } END { print b + 0 }')
+	# failures in all, and the longest client's time: they ran side by side
+	read -r bad secs < <(cat "$E2E_WORK"/bad.[0-9]* |
+		awk '{ b += $1; if ($2 > t) t = $2 } END { print b + 0, t + 0 }')
 	check=ok
 	e1=$(fw_counter "$NS_FW" data_expected)
 	if [ "$h" = none ]; then
@@ -444,8 +446,6 @@ measure_xfer() {
 	fi
 	c=$(ctrl_check "$h" "$minctrl") || check=$c
 	[ "$bad" -eq 0 ] || check="FAILED:$bad-downloads-failed"
-	# the clients ran side by side: the longest one's time
-	secs=$(cat "$E2E_WORK"/bad.[0-9]* | awk '$2 > t { t = $2 } END { print t + 0 }')
 	delta=$(sample_delta "$s0" "$s1")
 	rate=$(row_value $((per * par - bad)) "$secs" "$delta")
 	result "$name" "$h" "$rep" "$rate" "$(row_unit xfer)" "$delta wall_s=$secs" "$check"
