@@ -1721,10 +1721,13 @@ static void line_filter_init(const struct ftp_run *r, struct line_filter *f)
 
 	f->command = r->dir == FTP_DIR_COMMAND;
 	/*
-	 * lines_skipped() would not queue the lines, and has no cont to clear
-	 * at a line start
+	 * lines_skipped() would not queue the lines. It still clears cont at
+	 * the first LF, and cont can be set at a line start: a Telnet command
+	 * begun in an earlier segment leaves one (telnet_byte()). Such a line
+	 * is rare; it takes the counted loop.
 	 */
-	f->uncounted = f->command && !queue_counts_commands(st);
+	f->uncounted = f->command && !queue_counts_commands(st) &&
+		       !run_cont(r);
 	f->multiline = !f->command && run_state(r) == R_ML_LS;
 	f->two = false;
 	f->mask = REPLY_START_MASK;

@@ -1290,6 +1290,24 @@ static void test_word_scan_uncounted_commands(void)
 		"NOOP\r\n");
 }
 
+/*
+ * A Telnet command cut by a segment's end (IAC last, its command byte
+ * next) leaves a line start that continues a line of the earlier segment.
+ * Passing over uncounted commands must still end that continuation at the
+ * first LF: the PORT after it lies whole in the segment, and its text can
+ * be rewritten. Found by the fuzzer's byte-at-a-time differential.
+ */
+static void test_word_scan_uncounted_after_cut_iac(void)
+{
+	commands_at_every_shift(
+		"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+		"NOOP\r\n\xff",
+		"\xf4NOOP 0123456789abcdef",
+		"\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+		"PORT 10,0,0,1,4,1\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+		"eprt |1|10.0.0.2|21|\r\nNOOP\r\nNOOP\r\nPASV\r\nNOOP\r\n");
+}
+
 static void cmd_budget(struct rig *r, const char *text)
 {
 	r->seg = (const u8 *)text;
@@ -1416,6 +1434,8 @@ static const struct {
 	{ "word_scan_long_lines", test_word_scan_long_lines },
 	{ "word_scan_command_candidates", test_word_scan_command_candidates },
 	{ "word_scan_uncounted_commands", test_word_scan_uncounted_commands },
+	{ "word_scan_uncounted_after_cut_iac",
+	  test_word_scan_uncounted_after_cut_iac },
 	{ "unwanted_offers_unparsed", test_unwanted_offers_unparsed },
 	{ "unwanted_offer_runs", test_unwanted_offer_runs },
 };
