@@ -227,20 +227,38 @@ ph_timeout_case policy/timeout=60/alive-works 4 work
 
 # ================================================================ max_pinholes
 
-# ph_max_case MAX: two PASV in one session.
+# ph_227_ports OUT: the ports of the 227 replies in a transcript, a line each.
+ph_227_ports() {
+	grep '^< 227' "$1" | sed 's/.*,\([0-9]*\),\([0-9]*\)).*/\1 \2/' |
+		awk '{ print $1 * 256 + $2 }'
+}
+
+# ph_max_case MAX: two PASV in one session. vsftpd picks each passive port
+# at random from 101 and closes the first listener before it binds the
+# second: about one session in a hundred gets the same port twice, and
+# the second pinhole then replaces the first (the very same expectation),
+# which proves nothing about the limit. Such a session is run again.
 ph_max_case() {
-	local max=$1 c="policy/max_pinholes=$1" n port2 want_evict
+	local max=$1 c="policy/max_pinholes=$1" n port1 port2 want_evict try
 	ph_set "$FW" max_pinholes "$max"
-	ph_snap
-	if ! ph_hostile_bg "max$max" "$SV4" "${LOGIN[@]}" PASV PASV; then
-		e2e_fail "$c" "client: $(ph_transcript "$PH_OUT")"
+	for try in 1 2 3; do
+		ph_snap
+		if ! ph_hostile_bg "max$max" "$SV4" "${LOGIN[@]}" PASV PASV; then
+			e2e_fail "$c" "client: $(ph_transcript "$PH_OUT")"
+			ph_release
+			return
+		fi
+		port1=$(ph_227_ports "$PH_OUT" | head -n 1)
+		port2=$(ph_227_ports "$PH_OUT" | tail -n 1)
+		[ "$port1" = "$port2" ] || break
+		echo "# $c: both PASV drew port $port1 (try $try), again"
 		ph_release
+	done
+	if [ "$port1" = "$port2" ]; then
+		e2e_fail "$c" "three sessions drew the same port twice: $(ph_transcript "$PH_OUT")"
 		return
 	fi
 	n=$(ph_exps_of "$FW" "$(ph_local_port "$PH_OUT")" | grep -c .)
-	port2=$(grep '^< 227' "$PH_OUT" | tail -n 1 |
-		sed 's/.*,\([0-9]*\),\([0-9]*\)).*/\1 \2/' |
-		awk '{ print $1 * 256 + $2 }')
 	want_evict=$((max == 1 ? 1 : 0))
 	if [ "$n" != "$((max == 1 ? 1 : 2))" ]; then
 		e2e_fail "$c/expectations" "$n expectations of the session: $(ph_exps "$FW" | tr '\n' ' ')"
