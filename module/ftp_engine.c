@@ -2224,6 +2224,46 @@ static u32 lines_before_note(const struct ftp_state *st)
 }
 
 /*
+ * The end of a run of PORT/EPRT lines of one kind (the first at data[i],
+ * checked by the caller): the offset after the last one's LF within @n,
+ * at most @most lines; their count in *@lines (0: the first line is cut).
+ * One loop over words and line heads, with its constants set up once
+ * for the run: a call of find_lf() a line cost more than the search.
+ */
+static noinline u32 offer_run_end(const u8 *data, u32 i, u32 n, u32 most,
+				  u32 *lines)
+{
+	const u32 head = load_text4(data + i) | TEXT4(0x20, 0x20, 0x20, 0x20);
+	const u8 *p = data + i + 5, *end = data + n, *next = data + i;
+	u32 count = 0;
+	u64 lf;
+
+	for (;;) {
+		/* each line's head holds no LF: the search starts after it */
+		for (lf = 0; end - p >= WORD_BYTES; p += WORD_BYTES) {
+			lf = maybe_zero_bits(load_word(p) ^ REPEAT('\n')) &
+			     ~LOW_BITS;
+			if (lf)
+				break;
+		}
+		if (lf)
+			p += first_flag(lf);	/* exact: the lowest flag */
+		else
+			while (p < end && *p != '\n')
+				p++;
+		if (p == end)
+			break;
+		next = ++p;
+		if (++count >= most || end - p < 5 || p[4] != ' ' ||
+		    (load_text4(p) | TEXT4(0x20, 0x20, 0x20, 0x20)) != head)
+			break;
+		p += 5;
+	}
+	*lines = count;
+	return next - data;
+}
+
+/*
  * PORT/EPRT lines from data[i] on that the caller will refuse whatever
  * they hold (ops->wants_offers()): reported unparsed, as many of one kind
  * in a row as there are, and skipped up to the last one's LF, which must
@@ -2237,18 +2277,12 @@ static u32 unwanted_offer_lines(struct ftp_run *r, const u8 *data, u32 i,
 				u32 n, enum ftp_offer_kind kind)
 {
 	struct ftp_offer offer;
-	u32 start = i, lines = 0, most, lf;
+	u32 start = i, lines;
 
 	if (r->dir != FTP_DIR_COMMAND || !r->ops || !r->ops->wants_offers ||
 	    r->ops->wants_offers(r->ctx))
 		return 0;
-	most = lines_before_note(r->st);
-	do {
-		lf = find_lf(data, i + 5, n);
-		if (lf == n)
-			break;
-		i = lf + 1;
-	} while (++lines < most && offer_command_at(data, i, n) == kind);
+	i = offer_run_end(data, i, n, lines_before_note(r->st), &lines);
 	if (!lines)
 		return 0;
 	refused_offer(r, &offer, kind, FTP_REFUSED_UNPARSED,

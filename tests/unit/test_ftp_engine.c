@@ -1363,12 +1363,13 @@ static const struct ftp_engine_ops rig_budget_ordered_ops = {
  * and a run ends at the line that fills the reply queue, so its offer
  * still comes before the note that line brings (as line by line it
  * would): 2 NOOPs leave room for 5 lines of the 7 the queue counts.
+ * "PORTS 1" is no PORT: it ends a run of them.
  */
 static void test_unwanted_offer_runs(void)
 {
 	static const char text[] =
 		"NOOP\r\nnoop\r\nPORT 1,2,3,4,5,6\r\nPORT a\r\nport \r\n"
-		"PORT 1\r\nPORT 2\r\nPORT 3\r\nPORT 4\r\nEPRT x\r\n"
+		"PORT 1\r\nPORT 2\r\nPORT 3\r\nPORT 4\r\nPORTS 1\r\nEPRT x\r\n"
 		"eprt |2|::1|1|\r\nPORT 5\r\nPORT z";
 	static struct rig r;
 
