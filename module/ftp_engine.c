@@ -2030,6 +2030,35 @@ out:
 }
 
 /*
+ * The first line start worth parsing in the pair of command words at @p,
+ * or 2 * WORD_BYTES, from the pair's flags of maybe_zero_bits() over the
+ * candidate test (bit 7 of each byte that may follow an LF and pass it;
+ * the pair holds no Telnet IAC). Here those flags are exact: a borrow
+ * flags the byte above a zero one only if that byte is 1, which takes an
+ * 0x0b byte (or an LF) before a byte that passes the test, and a byte
+ * that passes is neither. Each flag is judged where it is: its four bytes
+ * must name PORT/PASV/EPRT/EPSV, as line_may_matter() asks; too few bytes
+ * left, and the byte machine decides. Cheaper than exact masks and command_pe() for both words,
+ * then a call, for a pair that has a TYPE, ALLO or PWD; inlined, as the
+ * loop keeps its constants in registers all the same.
+ */
+static __always_inline u32 uncounted_pair_start(const u8 *p, const u8 *end,
+						u64 c0, u64 c1)
+{
+	const u8 *pos;
+	u32 k;
+
+	for (k = 0; k < 2; k++, c0 = c1, p += WORD_BYTES) {
+		for (; c0; c0 &= c0 - 1) {
+			pos = p + first_flag(c0);
+			if (end - pos < 4 || command_head_may_matter(load_text4(pos)))
+				return pos - (p - k * WORD_BYTES);
+		}
+	}
+	return 2 * WORD_BYTES;
+}
+
+/*
  * skip_quiet_words() for commands when no line count is needed
  * (line_filter.uncounted: the reply queue takes no more), so LFs need not
  * be found on their own. One test a word flags each byte that follows an
@@ -2042,11 +2071,10 @@ out:
  * floods the queue, costs a quarter fewer instructions this way.
  * ls->lines is left as it is.
  */
-static u32 skip_uncounted_commands(const struct ftp_run *r,
-				   struct line_skip *ls, const u8 *data,
+static u32 skip_uncounted_commands(struct line_skip *ls, const u8 *data,
 				   u32 i, u32 n)
 {
-	u64 x0, x1, z0, z1, u0, u1, c0, c1, lanes, prev = ls->starts ? 0 : 1;
+	u64 x0, x1, z0, z1, u0, u1, prev = ls->starts ? 0 : 1;
 	u32 turns = n - i > 2 * WORD_BYTES * QUIET_TURNS ? QUIET_TURNS :
 		    (n - i) / (2 * WORD_BYTES), k;
 	const u8 *p = data + i;
@@ -2065,12 +2093,9 @@ static u32 skip_uncounted_commands(const struct ftp_run *r,
 			continue;
 		if (unlikely((x0 | x1) & ~LOW_BITS))
 			break;	/* to skip_word(), with ls->starts for x0 */
-		c0 = zero_bytes(u0) & command_pe(x0);
-		c1 = zero_bytes(u1) & command_pe(x1);
-		lanes = 0;	/* no count wanted */
-		k = !(c0 | c1) ? 2 * WORD_BYTES :
-		    quiet_pair_start(r, &ls->f, data, p - data, n, c0, c1, 0,
-				     0, &lanes);
+		k = uncounted_pair_start(p, data + n,
+					 maybe_zero_bits(u0) & ~LOW_BITS,
+					 maybe_zero_bits(u1) & ~LOW_BITS);
 		if (k < 2 * WORD_BYTES) {
 			ls->found = true;
 			p += k;
@@ -2085,7 +2110,7 @@ static u32 skip_quiet_words(const struct ftp_run *r, struct line_skip *ls,
 			    const u8 *data, u32 i, u32 n)
 {
 	if (ls->f.uncounted)
-		return skip_uncounted_commands(r, ls, data, i, n);
+		return skip_uncounted_commands(ls, data, i, n);
 	if (ls->f.command)
 		return skip_quiet_words_as(r, ls, data, i, n, true, false, false);
 	if (ls->f.multiline && ls->f.two)

@@ -1308,6 +1308,42 @@ static void test_word_scan_uncounted_after_cut_iac(void)
 		"eprt |1|10.0.0.2|21|\r\nNOOP\r\nNOOP\r\nPASV\r\nNOOP\r\n");
 }
 
+/*
+ * The same pass at a segment's end: a PASV cut after "PA" (or "P", "PAS")
+ * has too few bytes to judge, so the byte machine must take it, wherever
+ * it falls in the last pair of words the pass reads.
+ */
+static void test_word_scan_uncounted_cut_head(void)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static const char *const cuts[][2] = {
+		{ "P", "ASV\r\n" }, { "PA", "SV\r\n" }, { "PAS", "V\r\n" },
+	};
+	static struct rig r;
+	char cmds[256];
+	struct step steps[3] = {
+		{ FTP_DIR_COMMAND, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+				   "NOOP\r\nNOOP\r\nNOOP\r\n" },
+		{ FTP_DIR_COMMAND, cmds },
+	};
+	size_t c;
+	int shift;
+
+	for (c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+		steps[2].dir = FTP_DIR_COMMAND;
+		steps[2].text = cuts[c][1];
+		for (shift = 0; shift < (int)sizeof(pad); shift++) {
+			snprintf(cmds, sizeof(cmds),
+				 "NOOP\r\nNOOP\r\nNOOP %.*s\r\nNOOP\r\nNOOP\r\n%s",
+				 shift, pad, cuts[c][0]);
+			run_whole_and_bytes(&r, steps, 3);
+			CHECK(r.notes[FTP_NOTE_PASV] == 1,
+			      "cut \"%s\", shift %d: PASV seen %d times",
+			      cuts[c][0], shift, r.notes[FTP_NOTE_PASV]);
+		}
+	}
+}
+
 static void cmd_budget(struct rig *r, const char *text)
 {
 	r->seg = (const u8 *)text;
@@ -1437,6 +1473,7 @@ static const struct {
 	{ "word_scan_uncounted_commands", test_word_scan_uncounted_commands },
 	{ "word_scan_uncounted_after_cut_iac",
 	  test_word_scan_uncounted_after_cut_iac },
+	{ "word_scan_uncounted_cut_head", test_word_scan_uncounted_cut_head },
 	{ "unwanted_offers_unparsed", test_unwanted_offers_unparsed },
 	{ "unwanted_offer_runs", test_unwanted_offer_runs },
 };
