@@ -1784,8 +1784,16 @@ static u64 start_candidates(const struct line_filter *f, u64 x)
 }
 
 /* Do the four bytes a command line starts with name PORT/PASV/EPRT/EPSV? */
-static bool command_head_may_matter(u32 head)
+static __always_inline bool command_head_may_matter(u32 head)
 {
+	/*
+	 * Their third letters are R and S, in either case: of the other
+	 * commands that pass start_candidates() with them (PWD, PROT, TYPE,
+	 * ALLO, ACCT, APPE, USER, QUIT, ...) only PASS and PBSZ have one, so
+	 * one test turns most of them away.
+	 */
+	if ((head & TEXT4(0, 0, 0xde, 0)) != TEXT4(0, 0, 'R', 0))
+		return false;
 	head |= TEXT4(0x20, 0x20, 0x20, 0x20);	/* lower case letters */
 	return head == TEXT4('p', 'o', 'r', 't') ||
 	       head == TEXT4('p', 'a', 's', 'v') ||
@@ -2046,14 +2054,17 @@ static __always_inline u32 uncounted_pair_start(const u8 *p, const u8 *end,
 						u64 c0, u64 c1)
 {
 	const u8 *pos;
-	u32 k;
 
-	for (k = 0; k < 2; k++, c0 = c1, p += WORD_BYTES) {
-		for (; c0; c0 &= c0 - 1) {
-			pos = p + first_flag(c0);
-			if (end - pos < 4 || command_head_may_matter(load_text4(pos)))
-				return pos - (p - k * WORD_BYTES);
-		}
+	/* a flag in the first word has its four bytes in the pair */
+	for (; c0; c0 &= c0 - 1) {
+		pos = p + first_flag(c0);
+		if (command_head_may_matter(load_text4(pos)))
+			return pos - p;
+	}
+	for (; c1; c1 &= c1 - 1) {
+		pos = p + WORD_BYTES + first_flag(c1);
+		if (end - pos < 4 || command_head_may_matter(load_text4(pos)))
+			return pos - p;
 	}
 	return 2 * WORD_BYTES;
 }
@@ -2063,46 +2074,46 @@ static __always_inline u32 uncounted_pair_start(const u8 *p, const u8 *end,
  * (line_filter.uncounted: the reply queue takes no more), so LFs need not
  * be found on their own. One test a word flags each byte that follows an
  * LF and passes start_candidates(): the zero bytes of
- * (previous byte ^ '\n') | ((byte & 0x4a) ^ 0x40), first by
- * maybe_zero_bits(), then for a pair it flags exactly and with
- * command_pe(). A byte with its top bit set (a Telnet IAC) fails that
- * test, so the loop stops before a pair with one: skip_lines() takes it a
- * word at a time (skip_word()), then comes back. A stream of NOOPs, which
- * floods the queue, costs a quarter fewer instructions this way.
- * ls->lines is left as it is.
+ * (previous byte ^ '\n') | ((byte & 0x4a) ^ 0x40), by maybe_zero_bits(),
+ * exact here (see uncounted_pair_start()). The previous bytes are a second
+ * load one byte back, not the word shifted with the last byte of the one
+ * before: no value is carried from turn to turn, and the turn is a third
+ * shorter. data[i - 1] is in the buffer: skip_lines() has passed two words
+ * before it calls here. A byte with its top bit set (a Telnet IAC) fails
+ * the test, so the loop stops before a pair with one: skip_lines() takes
+ * it a word at a time (skip_word()), then comes back. ls->lines is left
+ * as it is.
  */
 static u32 skip_uncounted_commands(struct line_skip *ls, const u8 *data,
 				   u32 i, u32 n)
 {
-	u64 x0, x1, z0, z1, u0, u1, prev = ls->starts ? 0 : 1;
+	u64 x0, x1, u0, u1;
 	u32 turns = n - i > 2 * WORD_BYTES * QUIET_TURNS ? QUIET_TURNS :
 		    (n - i) / (2 * WORD_BYTES), k;
 	const u8 *p = data + i;
 
-	/* prev: the byte before the pair, ^ '\n', in the lowest byte */
-	for (; turns; turns--, p += 2 * WORD_BYTES, prev = z1 >> 56) {
+	for (; turns; turns--, p += 2 * WORD_BYTES) {
 		x0 = load_word(p);
 		x1 = load_word(p + WORD_BYTES);
-		z0 = x0 ^ REPEAT('\n');
-		z1 = x1 ^ REPEAT('\n');
-		u0 = z0 << 8 | prev | ((x0 & REPEAT(0x4a)) ^ REPEAT(0x40));
-		u1 = z1 << 8 | z0 >> 56 | ((x1 & REPEAT(0x4a)) ^ REPEAT(0x40));
+		u0 = maybe_zero_bits((load_word(p - 1) ^ REPEAT('\n')) |
+				     ((x0 & REPEAT(0x4a)) ^ REPEAT(0x40)));
+		u1 = maybe_zero_bits((load_word(p + WORD_BYTES - 1) ^
+				      REPEAT('\n')) |
+				     ((x1 & REPEAT(0x4a)) ^ REPEAT(0x40)));
 		/* cheap, and only flags too many (above a flag) */
-		if (!((maybe_zero_bits(u0) | maybe_zero_bits(u1) | x0 | x1) &
-		      ~LOW_BITS))
+		if (!((u0 | u1 | x0 | x1) & ~LOW_BITS))
 			continue;
 		if (unlikely((x0 | x1) & ~LOW_BITS))
 			break;	/* to skip_word(), with ls->starts for x0 */
-		k = uncounted_pair_start(p, data + n,
-					 maybe_zero_bits(u0) & ~LOW_BITS,
-					 maybe_zero_bits(u1) & ~LOW_BITS);
+		k = uncounted_pair_start(p, data + n, u0 & ~LOW_BITS,
+					 u1 & ~LOW_BITS);
 		if (k < 2 * WORD_BYTES) {
 			ls->found = true;
 			p += k;
 			break;
 		}
 	}
-	ls->starts = prev ? 0 : 0x80;
+	ls->starts = p[-1] == '\n' ? 0x80 : 0;
 	return p - data;
 }
 
