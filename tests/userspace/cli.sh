@@ -362,21 +362,40 @@ doctor_case doctor-module-not-loaded 1 nft_base.json empty.save empty.save \
 unset PINHOLECTL_MODULES_DIR PINHOLECTL_KERNEL_RELEASE
 
 # Counters are judged by their rise over --since, never by their totals.
-# bump_later COUNTER BY: raises it while doctor sleeps through its window.
-# bump_later NAME N: add N to the staged counter once doctor has read it
-# (its access time passes its change time; relatime updates it then), so
-# that a slow start of doctor on a loaded machine cannot miss the bump.
-# With no access times (noatime) it bumps after 5 s anyway.
+# bump_later NAME N: doctor's first reading of the counters sees them as
+# staged, its second (--since seconds on) sees NAME raised by N. The file
+# becomes a FIFO, written once for each of doctor's two opens, so the order
+# holds however slowly doctor starts or wakes on a loaded machine. The
+# second write waits until doctor has closed the first: opened while doctor
+# still held it, it would go to the first reading's already finished
+# stream, and the second would wait for ever. A writer that gets no reader
+# in 60 s opens the FIFO itself, so that no reader waits for ever either.
+fifo_held() { # FIFO: does a process other than this shell hold it open?
+	local fd
+	for fd in /proc/[0-9]*/fd/*; do
+		[ "$fd" -ef "$1" ] && return 0
+	done 2>/dev/null
+	return 1
+}
+fifo_write() { # FILE FIFO
+	timeout 60 sh -c 'cat "$1" >"$2"' fifo_write "$1" "$2" && return
+	exec 3<>"$2"
+	exec 3>&-
+	return 1
+}
 bump_later() {
 	local f=$T/root/proc/net/pinhole_ftp v
 	v=$(sed -n "s/^$1 //p" "$f")
-	touch "$f"	# atime = mtime again after our own read
+	cp "$f" "$T/counters.before"
+	sed "s/^$1 .*/$1 $((v + $2))/" "$f" >"$T/counters.after"
+	rm -f "$f"
+	mkfifo "$f"
 	(
-		for _ in $(seq 100); do
-			[[ "$(stat -c %x "$f")" > "$(stat -c %y "$f")" ]] && break
-			sleep 0.05
+		fifo_write "$T/counters.before" "$f" || exit
+		while fifo_held "$f"; do
+			sleep 0.01
 		done
-		sed -i "s/^$1 .*/$1 $((v + $2))/" "$f"
+		fifo_write "$T/counters.after" "$f"
 	) &
 }
 window_case() { # CASE RC COUNTER WANT [UNWANTED]
