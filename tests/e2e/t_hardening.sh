@@ -88,6 +88,27 @@ hd_wait() { # NAME: status of the peer
 	return "$rc"
 }
 
+# hd_wait_blocked NAME BEFORE: the peer's status, as a negative control
+# that need not wait out its timeout: once fw's tcp_new_dropped is past
+# BEFORE (its data connection's SYN was dropped), the peer has E2E_T_GRACE
+# seconds more, then it is stopped (blocked_get()'s rule). HD_DROPPED is
+# 1 when the drop was seen.
+hd_wait_blocked() {
+	local pid=${HD_PID[$1]} seen=''
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ -z "$seen" ]; then
+			[ "$(fw_counter "$NS_FW" tcp_new_dropped)" -le "$2" ] ||
+				seen=$SECONDS
+		elif [ $((SECONDS - seen)) -ge "$E2E_T_GRACE" ]; then
+			kill "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.2
+	done
+	HD_DROPPED=${seen:+1}
+	hd_wait "$1"
+}
+
 hd_reap() {
 	local name
 	for name in "${!HD_PID[@]}"; do
@@ -151,7 +172,7 @@ hd_restore() {
 # connection; then it downloads over the same connection.
 # hd_icmp CASE FAM KIND TEXT MODE HOST
 hd_icmp() {
-	local c=$1 fam=$2 kind=$3 text=$4 mode=$5 host=$6 lp src dst seq rc=0
+	local c=$1 fam=$2 kind=$3 text=$4 mode=$5 host=$6 lp src dst seq rc=0 drops
 	src=$CL4 dst=$host
 	[ "$fam" = 6 ] && src=$CL6
 	hd_peer "$NS_CL" "$c" client "$host" 21 'recv:^220 ' \
@@ -181,14 +202,22 @@ hd_icmp() {
 			e2e_fail "$c/session-untouched" "$HD_WHY"
 		fi
 	fi
+	drops=$(fw_counter "$NS_FW" tcp_new_dropped)
 	touch "$(hd_f "$c" go)"
-	hd_wait "$c" || rc=$?
 	if [ "$E2E_HELPER_ATTACHED" = 1 ]; then
+		hd_wait "$c" || rc=$?
 		[ "$rc" = 0 ] && hd_received_ok "$c" && e2e_pass "$c/transfer-after" ||
 			e2e_fail "$c/transfer-after" "exit $rc: $(hd_log "$c")"
 	else
-		[ "$rc" != 0 ] && e2e_pass "$c/blocked" ||
+		hd_wait_blocked "$c" "$drops" || rc=$?
+		if [ "$rc" = 0 ] || hd_received_ok "$c"; then
 			e2e_fail "$c/blocked" "downloaded with no helper: the firewall is open"
+		elif [ -z "$HD_DROPPED" ]; then
+			e2e_fail "$c/blocked" "no download, but fw dropped no new TCP" \
+				"connection: $(hd_log "$c")"
+		else
+			e2e_pass "$c/blocked"
+		fi
 	fi
 }
 
@@ -315,7 +344,7 @@ hd_build_inject() {
 # download.
 # hd_ctnetlink CASE HELPER
 hd_ctnetlink() {
-	local c=$1 helper=$2 lp rc=0
+	local c=$1 helper=$2 lp rc=0 drops
 	hd_peer "$NS_CL" "$c" client "$SV6" 21 'recv:^220 ' \
 		'send:USER anonymous\r\n' 'recv:^230 ' 'send:TYPE I\r\n' \
 		'recv:^200 ' local "touch:$(hd_f "$c" ready)" \
@@ -330,14 +359,22 @@ hd_ctnetlink() {
 		return
 	fi
 	hd_snap
+	drops=$(fw_counter "$NS_FW" tcp_new_dropped)
 	touch "$(hd_f "$c" go)"
-	hd_wait "$c" || rc=$?
 	if [ -n "$helper" ]; then
+		hd_wait "$c" || rc=$?
 		[ "$rc" = 0 ] && hd_received_ok "$c" && e2e_pass "$c" ||
 			e2e_fail "$c" "exit $rc: $(hd_log "$c") (refused_family $(ph_get refused_family "$PH_SNAP_TEXT") -> $(pin_counter refused_family))"
 	else
-		[ "$rc" != 0 ] && e2e_pass "$c" ||
+		hd_wait_blocked "$c" "$drops" || rc=$?
+		if [ "$rc" = 0 ] || hd_received_ok "$c"; then
 			e2e_fail "$c" "downloaded with no helper on the injected entry"
+		elif [ -z "$HD_DROPPED" ]; then
+			e2e_fail "$c" "no download, but fw dropped no new TCP" \
+				"connection: $(hd_log "$c")"
+		else
+			e2e_pass "$c"
+		fi
 	fi
 }
 
