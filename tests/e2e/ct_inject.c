@@ -11,10 +11,11 @@
  *   ct_inject expect FAMILY MSRC MSPORT MDST MDPORT SRC DST DPORT [permanent]
  *       an expectation of a TCP connection SRC:any -> DST:DPORT on the
  *       master MSRC:MSPORT -> MDST:MDPORT, 60 s
- *   ct_inject unexpect-new FAMILY SECONDS
- *       for SECONDS, delete every expectation of FAMILY that was not
- *       there when it started, as soon as a dump shows it (the other CPU
- *       of a race test); prints "deleted=N dumps=N kept=N"
+ *   ct_inject unexpect-new FAMILY SECONDS [STOPFILE]
+ *       for SECONDS, or until STOPFILE exists, delete every expectation
+ *       of FAMILY that was not there when it started, as soon as a dump
+ *       shows it (the other CPU of a race test); prints
+ *       "deleted=N dumps=N kept=N"
  *
  * FAMILY is 4 or 6. Exit status 0 on success, 1 on a netlink error (the
  * kernel's reason on stderr), 2 on bad usage. Built and run inside the
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
@@ -39,7 +41,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: ct_inject conntrack 4|6 SRC SPORT DST DPORT [HELPER]\n"
 		"       ct_inject expect 4|6 MSRC MSPORT MDST MDPORT SRC DST DPORT [permanent]\n"
-		"       ct_inject unexpect-new 4|6 SECONDS\n");
+		"       ct_inject unexpect-new 4|6 SECONDS [STOPFILE]\n");
 	return 2;
 }
 
@@ -244,7 +246,7 @@ static int unexpect_new(struct nfct_handle *h, int family, int argc,
 	char *stop;
 	int ret = 1;
 
-	if (argc != 1 || !*argv[0])
+	if (argc < 1 || argc > 2 || !*argv[0])
 		return usage();
 	seconds = strtoul(argv[0], &stop, 10);
 	if (*stop || seconds > 600)
@@ -253,6 +255,8 @@ static int unexpect_new(struct nfct_handle *h, int family, int argc,
 	if (!del || dump(h, family, &keep) < 0)
 		goto out;
 	for (end = time(NULL) + (time_t)seconds; time(NULL) < end; dumps++) {
+		if (argc == 2 && !access(argv[1], F_OK))
+			break;
 		if (dump(h, family, &now) < 0)
 			goto out;
 		deleted += delete_new(del, &keep, &now);

@@ -257,7 +257,8 @@ icmp_cases() {
 # every expectation that X did not hold: Y's first pinhole (which lives
 # on) and Y's second, which exists only between its insertion and its
 # withdrawal. Two deletions mean one landed inside the window; a round
-# with fewer proves nothing, and fails.
+# with fewer proves nothing, and fails. The deleter stops 2 s after Y has
+# its replies (at most 20 s).
 hd_unlink_round() { # CASE ROUND
 	local c=$1 x=ux$2 y=uy$2 at rc=0 del deleter
 	# each round from an empty table: X's ports are then exactly its own
@@ -268,8 +269,9 @@ hd_unlink_round() { # CASE ROUND
 		"touch:$(hd_f "$x" ready)" "wait:$(hd_f "$x" go)"
 	hd_ready "$x" "$(hd_f "$x" ready)" || { e2e_fail "$c/round-$2" "session X: $(hd_log "$x")"; return; }
 	at=$(awk -v t="$(date +%s.%N)" -v d="$((6 * E2E_SCALE))" 'BEGIN { printf "%.3f", t + d }')
+	rm -f "$E2E_WORK/unexpect-stop.$2"
 	in_ns "$NS_FW" "$CT_INJECT" unexpect-new 4 "$((20 * E2E_SCALE))" \
-		> "$E2E_WORK/unexpect.$2" 2>&1 &
+		"$E2E_WORK/unexpect-stop.$2" > "$E2E_WORK/unexpect.$2" 2>&1 &
 	deleter=$!
 	hd_peer "$NS_CL" "$y" client "$FWC4" 21 'recv:^220 ' \
 		"touch:$(hd_f "$y" ready)" "at:$at" \
@@ -277,6 +279,9 @@ hd_unlink_round() { # CASE ROUND
 		'recv:^200 [^\n]*\n200 ' 'send:QUIT\r\n' 'recv:^221 '
 	hd_ready "$y" "$(hd_f "$y" ready)" || rc=1
 	[ "$rc" = 0 ] && { hd_wait "$y" || rc=$?; }
+	# Y has its replies: the window (1 s) closes within 2 s
+	sleep 2
+	touch "$E2E_WORK/unexpect-stop.$2"
 	wait "$deleter"
 	touch "$(hd_f "$x" go)"
 	hd_wait "$x" || true
