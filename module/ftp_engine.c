@@ -1909,19 +1909,6 @@ static noinline u32 quiet_pair_start(const struct ftp_run *r,
 }
 
 /*
- * Inside "NNN-", only a line with a space fourth can matter ("NNN ", "227 ",
- * "229 "), and a body line usually repeats "NNN-". Bit 7 of each byte of
- * the pair @x0 @x1 (@hi: of @x1) that has a space three bytes on, or whose
- * third byte on lies past the pair; as with maybe_zero_bits(), a superset.
- */
-static __always_inline u64 fourth_is_space(u64 x0, u64 x1, bool hi)
-{
-	u64 y = hi ? x1 >> 24 | REPEAT(' ') << 40 : x0 >> 24 | x1 << 40;
-
-	return maybe_zero_bits(y ^ REPEAT(' '));
-}
-
-/*
  * A closer look at command candidates before the call that judges them:
  * bit 7 of each byte that is P or E in either case (PORT, PASV, EPRT, EPSV)
  * or has its own top bit set (a Telnet IAC). TYPE, ALLO and ACCT pass
@@ -1944,20 +1931,20 @@ static __always_inline bool pair_has_lf(u64 x0, u64 x1)
 }
 
 /*
- * The common case of skip_lines(), two words a turn while two are left:
- * most words begin no line, and most candidate line starts are not worth
- * parsing either (a multi-line reply's body, commands that begin with the
- * same letters as PORT), judged without leaving the loop. Returns the
- * offset of the first line start worth parsing, with ls->found set, or
- * where it stopped (fewer than two words left, or QUIET_TURNS turns).
- * Inlined once per direction, so that the command loop's candidate test
- * is all constants.
+ * The common case of skip_lines(), two words a turn while two are left,
+ * for commands while the reply queue counts them and for replies outside
+ * a multi-line one: most words begin no line, and most candidate line
+ * starts are not worth parsing either (commands that begin with the same
+ * letters as PORT), judged without leaving the loop. Returns the offset of
+ * the first line start worth parsing, with ls->found set, or where it
+ * stopped (fewer than two words left, or QUIET_TURNS turns). Inlined once
+ * per direction, so that the command loop's candidate test is all
+ * constants.
  */
 static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
 						struct line_skip *ls,
 						const u8 *data, u32 i, u32 n,
-						bool command, bool multiline,
-						bool two)
+						bool command)
 {
 	struct line_filter f = ls->f;
 	u64 x0, x1, lf0, lf1, s0, s1, c0, c1, lanes = 0, starts = ls->starts;
@@ -1966,11 +1953,8 @@ static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
 	const u8 *p = data + i;
 
 	/* the filter's constants as constants (line_filter_init() set them) */
-	f.multiline = multiline;
-	if (multiline) {
-		f.mask = ~0ull;
-		f.two = two;
-	} else if (!command) {
+	f.multiline = false;
+	if (!command) {
 		f.two = false;
 		f.mask = REPLY_START_MASK;
 		f.want = REPLY_START_WANT;
@@ -2011,9 +1995,6 @@ static __always_inline u32 skip_quiet_words_as(const struct ftp_run *r,
 			if (command && unlikely(c0 | c1)) {
 				c0 &= command_pe(x0);
 				c1 &= command_pe(x1);
-			} else if (!command && f.multiline) {
-				c0 &= fourth_is_space(x0, x1, false);
-				c1 &= fourth_is_space(x0, x1, true);
 			}
 			if (unlikely(c0 | c1)) {
 				u64 counted = lanes;	/* lanes stays in a register */
@@ -2117,18 +2098,94 @@ static u32 skip_uncounted_commands(struct line_skip *ls, const u8 *data,
 	return p - data;
 }
 
+/*
+ * Is the line that starts at @q, inside "NNN-" ("end" is "NNN "), worth
+ * parsing? As line_may_matter() judges it: "NNN ", "227 ", "229 ", or
+ * fewer than four bytes before @stop.
+ */
+static __always_inline bool multiline_start_matters(const u8 *q,
+						    const u8 *stop, u32 end)
+{
+	u32 head;
+
+	if (stop - q < 4)
+		return true;
+	head = load_text4(q);
+	return head == end || head == TEXT4('2', '2', '7', ' ') ||
+	       head == TEXT4('2', '2', '9', ' ');
+}
+
+/*
+ * skip_quiet_words() inside a multi-line reply, where a line is long and
+ * its start rarely matters: a pair of words is tested for an LF at all (a
+ * flag of maybe_zero_bits() is an LF, or a 0x0b right after one, which
+ * the byte test tells apart), and each LF's next line is judged on its
+ * first four bytes where it is. No mask of line starts is built: the LF
+ * pair of an ordinary body line cost 75 instructions that way, about half
+ * of its line's. A line start at data[i] (ls->starts) is judged first.
+ * Every line an LF of the pairs begins is judged, also where it begins
+ * past them, so none is left for skip_word() (ls->starts is 0).
+ */
+static u32 skip_multiline_reply(struct line_skip *ls, const u8 *data, u32 i,
+				u32 n)
+{
+	const u8 *p = data + i, *stop = data + n, *word, *q;
+	const u32 end = ls->f.end;
+	u32 turns = (n - i) / (2 * WORD_BYTES), lines = 0;
+	u64 y0, y1, m0, m1;
+
+	if (ls->starts && multiline_start_matters(p, stop, end))
+		goto found;
+	for (; turns; turns--, p += 2 * WORD_BYTES) {
+		y0 = load_word(p) ^ REPEAT('\n');
+		y1 = load_word(p + WORD_BYTES) ^ REPEAT('\n');
+		/*
+		 * Half of maybe_zero_bits(), a superset still: a zero byte
+		 * (an LF) always borrows into bit 7, and so does any byte above
+		 * 0x80, which ASCII text has none of. A pair of UTF-8 text
+		 * takes the next test too.
+		 */
+		if (!(((y0 - REPEAT(1)) | (y1 - REPEAT(1))) & ~LOW_BITS))
+			continue;
+		m0 = maybe_zero_bits(y0) & ~LOW_BITS;
+		m1 = maybe_zero_bits(y1) & ~LOW_BITS;
+		for (word = p;; m0 &= m0 - 1) {
+			if (!m0) {
+				if (!m1)
+					break;
+				m0 = m1;
+				m1 = 0;
+				word = p + WORD_BYTES;
+			}
+			q = word + first_flag(m0);
+			if (*q != '\n')
+				continue;
+			lines++;
+			if (multiline_start_matters(++q, stop, end)) {
+				p = q;
+				goto found;
+			}
+		}
+	}
+	ls->starts = 0;	/* the line an LF at p[-1] began was judged */
+	ls->lines += lines;
+	return p - data;
+found:
+	ls->found = true;
+	ls->lines += lines;
+	return p - data;
+}
+
 static u32 skip_quiet_words(const struct ftp_run *r, struct line_skip *ls,
 			    const u8 *data, u32 i, u32 n)
 {
 	if (ls->f.uncounted)
 		return skip_uncounted_commands(ls, data, i, n);
 	if (ls->f.command)
-		return skip_quiet_words_as(r, ls, data, i, n, true, false, false);
-	if (ls->f.multiline && ls->f.two)
-		return skip_quiet_words_as(r, ls, data, i, n, false, true, true);
+		return skip_quiet_words_as(r, ls, data, i, n, true);
 	if (ls->f.multiline)
-		return skip_quiet_words_as(r, ls, data, i, n, false, true, false);
-	return skip_quiet_words_as(r, ls, data, i, n, false, false, false);
+		return skip_multiline_reply(ls, data, i, n);
+	return skip_quiet_words_as(r, ls, data, i, n, false);
 }
 
 /*

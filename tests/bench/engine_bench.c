@@ -6,7 +6,8 @@
  *   engine_bench [-m MB] [-s SEG] [-r ROUNDS] [-k KIND[,KIND...]] [-n]
  *
  * Kinds: reply (a long multi-line reply, "211-xxx...", server to client),
- * noop ("NOOP" commands), port (a "PORT" command per line: every line
+ * reply8 (the same with UTF-8 text, Cyrillic and Japanese: bytes above
+ * 0x80, which the reply scan's first test lets through), noop ("NOOP" commands), port (a "PORT" command per line: every line
  * is an announcement), port4 (the same, taken as the helper takes them:
  * four offers a segment, the rest refused unparsed), mixed (a whole FTP session's commands and replies,
  * both directions in turn), browse (commands that announce nothing, as
@@ -130,6 +131,11 @@ static const struct kind {
 	unsigned int budget;	/* offers taken a segment (0: all) */
 } kinds[] = {
 	{ "reply", { NULL, "211-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n" }, false, 0 },
+	{ "reply8", { NULL, "211-\xd0\x9a\xd0\xb0\xd1\x82\xd0\xb0\xd0\xbb\xd0\xbe\xd0\xb3 "
+			    "\xd1\x84\xd0\xb0\xd0\xb9\xd0\xbb\xd0\xbe\xd0\xb2 "
+			    "\xe3\x83\x87\xe3\x83\xbc\xe3\x82\xbf "
+			    "\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab "
+			    "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\r\n" }, false, 0 },
 	{ "noop", { "NOOP\r\n", NULL }, false, 0 },
 	{ "port", { "PORT 192,0,2,2,156,64\r\n", NULL }, true, 0 },
 	{ "port4", { "PORT 192,0,2,2,156,64\r\n", NULL }, true, 4 },
@@ -362,7 +368,7 @@ static int usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-m MB] [-s SEG] [-r ROUNDS] [-k KIND[,KIND...]] [-n]\n"
 		"-n: no memcpy pass (memcpy_MBps=0), for counting the engine alone\n"
-		"kinds: reply noop port port4 mixed browse (default: all)\n", prog);
+		"kinds: reply reply8 noop port port4 mixed browse (default: all)\n", prog);
 	return 2;
 }
 

@@ -1127,6 +1127,42 @@ static void test_word_scan_alignment(void)
 }
 
 /*
+ * Inside a multi-line reply each LF's next line is judged where it is
+ * (skip_multiline_reply()). Pads of every length move the lines against
+ * the words and the scan's own start and end: a line that matters falls
+ * on the first byte the loop takes over from skip_word(), and a line cut
+ * by the segment's end on each of the last bytes (its "22" and the next
+ * segment's "7 " are a 227), also after UTF-8 text, whose bytes above
+ * 0x80 pass the loop's first test. A 0x0b right after an LF, which the
+ * loop's second test flags with the LF, begins no line: its "227 " is
+ * text.
+ */
+static void test_word_scan_multiline_lines(void)
+{
+	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static struct rig r;
+	char body[512];
+	struct step steps[5] = { { FTP_DIR_COMMAND, "STAT\r\n" },
+				 { FTP_DIR_REPLY, body },
+				 { FTP_DIR_REPLY, "7 (1,2,3,4,5,6)\r\n211 end\r\n" },
+				 { FTP_DIR_COMMAND, "PASV\r\n" },
+				 { FTP_DIR_REPLY, "227 (10,0,0,1,4,1)\r\n" } };
+	int shift;
+
+	for (shift = 0; shift < (int)sizeof(pad); shift++) {
+		snprintf(body, sizeof(body),
+			 "211-status\r\n %.*s\r\n229 inner (|||1025|)\r\n"
+			 "x%.*s\r\n\x0b" "227 (1,2,3,4,5,6)\r\n"
+			 "\xd0\x9f\xd1\x80%.*s\xd0\xb8\r\n22",
+			 shift, pad, shift, pad, shift, pad);
+		run_whole_and_bytes(&r, steps, 5);
+		CHECK(strcmp(r.out, "229 unanswered; 227 unanswered; 227 accepted "
+			     "10.0.0.1 1025 [10,0,0,1,4,1]") == 0,
+		      "shift %d: \"%s\"", shift, r.out);
+	}
+}
+
+/*
  * Long runs of lines of no interest, longer than one call of the word scan
  * covers: 2000 pipelined NOOPs overflow the reply queue (noted once), and
  * a long multi-line reply hides a 227 at its end.
@@ -1466,6 +1502,7 @@ static const struct {
 	{ "uncorrelated_noted", test_uncorrelated },
 	{ "greeting_first", test_greeting_first },
 	{ "word_scan_alignment", test_word_scan_alignment },
+	{ "word_scan_multiline_lines", test_word_scan_multiline_lines },
 	{ "word_scan_long_runs", test_word_scan_long_runs },
 	{ "word_scan_multiline_end", test_word_scan_multiline_end },
 	{ "word_scan_long_lines", test_word_scan_long_lines },
