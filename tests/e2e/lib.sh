@@ -722,6 +722,26 @@ expect_download() {
 	e2e_pass "$case"
 }
 
+# stop_after_drop PID BEFORE: until PID exits, watch fw's tcp_new_dropped;
+# once it is past BEFORE (a data connection's SYN was dropped), give PID
+# E2E_T_GRACE seconds more (blocked_get()'s rule), then kill it. Does not
+# reap PID. DROP_SEEN_AFTER: seconds from the call to the first drop, or
+# empty when none was seen.
+stop_after_drop() {
+	local pid=$1 before=$2 t0=$SECONDS seen=''
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ -z "$seen" ]; then
+			[ "$(fw_counter "$NS_FW" tcp_new_dropped)" -le "$before" ] ||
+				seen=$SECONDS
+		elif [ $((SECONDS - seen)) -ge "$E2E_T_GRACE" ]; then
+			kill "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.2
+	done
+	DROP_SEEN_AFTER=${seen:+$((seen - t0))}
+}
+
 # blocked_get CLIENT MODE FAMILY OUT BEFORE: CLIENT's download (within
 # E2E_T_NEG) as a negative control that need not wait for the client's
 # timeout: once the firewalls' tcp_new_dropped counter is past BEFORE (the

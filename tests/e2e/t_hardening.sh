@@ -89,23 +89,11 @@ hd_wait() { # NAME: status of the peer
 }
 
 # hd_wait_blocked NAME BEFORE: the peer's status, as a negative control
-# that need not wait out its timeout: once fw's tcp_new_dropped is past
-# BEFORE (its data connection's SYN was dropped), the peer has E2E_T_GRACE
-# seconds more, then it is stopped (blocked_get()'s rule). HD_DROPPED is
-# 1 when the drop was seen.
+# that need not wait out its timeout (stop_after_drop()). HD_DROPPED is 1
+# when fw dropped a new connection.
 hd_wait_blocked() {
-	local pid=${HD_PID[$1]} seen=''
-	while kill -0 "$pid" 2>/dev/null; do
-		if [ -z "$seen" ]; then
-			[ "$(fw_counter "$NS_FW" tcp_new_dropped)" -le "$2" ] ||
-				seen=$SECONDS
-		elif [ $((SECONDS - seen)) -ge "$E2E_T_GRACE" ]; then
-			kill "$pid" 2>/dev/null
-			break
-		fi
-		sleep 0.2
-	done
-	HD_DROPPED=${seen:+1}
+	stop_after_drop "${HD_PID[$1]}" "$2"
+	HD_DROPPED=${DROP_SEEN_AFTER:+1}
 	hd_wait "$1"
 }
 

@@ -67,32 +67,21 @@ split_positive() {
 # The negative control need not wait for the client's timeout: once the
 # firewall has dropped the data connection's first SYN, the client has
 # E2E_T_GRACE seconds more (a pinhole that opens late still shows in the
-# SYN's retransmission), then it is stopped (blocked_get()'s rule).
+# SYN's retransmission), then it is stopped (stop_after_drop()).
 split_negative() {
-	local c=split-nohelper/port-two-segments before seen='' seen_after='' t0
+	local c=split-nohelper/port-two-segments before t0 first
 	before=$(fw_counter "$NS_FW" tcp_new_dropped)
 	split_start negative "$E2E_T_NEG" || { e2e_fail "$c" "no reply: $(cat "$SPLIT_LOG")"; return; }
 	touch "$E2E_WORK/negative.go"
 	t0=$SECONDS
-	while kill -0 "$SPLIT_PID" 2>/dev/null; do
-		if [ -z "$seen" ]; then
-			[ "$(fw_counter "$NS_FW" tcp_new_dropped)" -le "$before" ] ||
-				seen=$SECONDS
-		elif [ $((SECONDS - seen)) -ge "$E2E_T_GRACE" ]; then
-			kill "$SPLIT_PID" 2>/dev/null
-			break
-		fi
-		sleep 0.2
-	done
+	stop_after_drop "$SPLIT_PID" "$before"
 	wait "$SPLIT_PID" 2>/dev/null || :
-	if [ -n "$seen" ]; then
-		seen_after="after $((seen - t0)) s"
-	fi
-	e2e_log "negative: client gone after $((SECONDS - t0)) s, first drop" \
-		"${seen_after:-not seen}"
+	first="not seen"
+	[ -z "$DROP_SEEN_AFTER" ] || first="after $DROP_SEEN_AFTER s"
+	e2e_log "negative: client gone after $((SECONDS - t0)) s, first drop $first"
 	if grep -q "sha256=$FTP_SUM" "$SPLIT_LOG"; then
 		e2e_fail "$c" "downloaded without a helper: the firewall is open"
-	elif [ -z "$seen" ]; then
+	elif [ -z "$DROP_SEEN_AFTER" ]; then
 		e2e_fail "$c" "download failed but the firewall dropped no new TCP" \
 			"connection: $(cat "$SPLIT_LOG")"
 	else
