@@ -1802,6 +1802,23 @@ static __always_inline bool command_head_may_matter(u32 head)
 }
 
 /*
+ * Is the line that starts at @q, inside "NNN-" ("end" is "NNN "), worth
+ * parsing? Only "NNN ", "227 " and "229 " do anything there; with fewer
+ * than four bytes before @stop, the byte machine decides.
+ */
+static __always_inline bool multiline_start_matters(const u8 *q,
+						    const u8 *stop, u32 end)
+{
+	u32 head;
+
+	if (stop - q < 4)
+		return true;
+	head = load_text4(q);
+	return head == end || head == TEXT4('2', '2', '7', ' ') ||
+	       head == TEXT4('2', '2', '9', ' ');
+}
+
+/*
  * A candidate line starts at data[pos]: must the byte machine parse it? Not
  * when it would pass over the line without a side effect. Inside "NNN-",
  * only "NNN ", "227 " and "229 " lines do anything. Too few bytes to tell:
@@ -1811,19 +1828,13 @@ static __always_inline bool line_may_matter(const struct ftp_run *r,
 					    const struct line_filter *f,
 					    const u8 *data, u32 pos, u32 n)
 {
-	u32 head;
-
-	if (r->dir == FTP_DIR_COMMAND && data[pos] == TELNET_IAC)
-		return true;
-	if (r->dir == FTP_DIR_REPLY && !f->multiline)
+	if (r->dir == FTP_DIR_REPLY && f->multiline)
+		return multiline_start_matters(data + pos, data + n, f->end);
+	if (r->dir == FTP_DIR_REPLY)
 		return data[pos] >= '1' && data[pos] <= '5';
-	if (n - pos < 4)
+	if (data[pos] == TELNET_IAC || n - pos < 4)
 		return true;
-	head = load_text4(data + pos);
-	if (r->dir == FTP_DIR_COMMAND)
-		return command_head_may_matter(head);
-	return head == f->end || head == TEXT4('2', '2', '7', ' ') ||
-	       head == TEXT4('2', '2', '9', ' ');
+	return command_head_may_matter(load_text4(data + pos));
 }
 
 /*
@@ -2096,23 +2107,6 @@ static u32 skip_uncounted_commands(struct line_skip *ls, const u8 *data,
 	}
 	ls->starts = p[-1] == '\n' ? 0x80 : 0;
 	return p - data;
-}
-
-/*
- * Is the line that starts at @q, inside "NNN-" ("end" is "NNN "), worth
- * parsing? As line_may_matter() judges it: "NNN ", "227 ", "229 ", or
- * fewer than four bytes before @stop.
- */
-static __always_inline bool multiline_start_matters(const u8 *q,
-						    const u8 *stop, u32 end)
-{
-	u32 head;
-
-	if (stop - q < 4)
-		return true;
-	head = load_text4(q);
-	return head == end || head == TEXT4('2', '2', '7', ' ') ||
-	       head == TEXT4('2', '2', '9', ' ');
 }
 
 /*

@@ -7,11 +7,13 @@
  *
  * Kinds: reply (a long multi-line reply, "211-xxx...", server to client),
  * reply8 (the same with UTF-8 text, Cyrillic and Japanese: bytes above
- * 0x80, which the reply scan's first test lets through), noop ("NOOP" commands), port (a "PORT" command per line: every line
- * is an announcement), port4 (the same, taken as the helper takes them:
- * four offers a segment, the rest refused unparsed), mixed (a whole FTP session's commands and replies,
- * both directions in turn), browse (commands that announce nothing, as
- * the guest bench's stream-mixed rows send). Each kind moves MB megabytes
+ * 0x80, which the reply scan's first test lets through), noop ("NOOP"
+ * commands), port (a "PORT" command per line: every line is an
+ * announcement), port4 (the same, taken as the helper takes them:
+ * four offers a segment, the rest refused unparsed), mixed (a whole FTP
+ * session's commands and replies, both directions in turn), browse
+ * (commands that announce nothing, as the guest bench's stream-mixed rows
+ * send). Each kind moves MB megabytes
  * (default 64) in segments of SEG bytes (default 1448, a TCP segment on
  * Ethernet) through ftp_stream_segment(), as the module does for a linear
  * skb, ROUNDS times (default 5). One line per kind:

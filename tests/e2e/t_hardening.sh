@@ -88,13 +88,22 @@ hd_wait() { # NAME: status of the peer
 	return "$rc"
 }
 
-# hd_wait_blocked NAME BEFORE: the peer's status, as a negative control
-# that need not wait out its timeout (stop_after_drop()). HD_DROPPED is 1
-# when fw dropped a new connection.
-hd_wait_blocked() {
-	stop_after_drop "${HD_PID[$1]}" "$2"
-	HD_DROPPED=${DROP_SEEN_AFTER:+1}
-	hd_wait "$1"
+# hd_expect_blocked CASE NAME BEFORE OPEN: peer NAME's download is a
+# negative control that need not wait out its timeout (stop_after_drop()):
+# CASE fails with OPEN when it got its file, and when fw dropped no new
+# connection (tcp_new_dropped still BEFORE).
+hd_expect_blocked() {
+	local c=$1 name=$2 rc=0
+	stop_after_drop "${HD_PID[$name]}" "$3"
+	hd_wait "$name" || rc=$?
+	if [ "$rc" = 0 ] || hd_received_ok "$name"; then
+		e2e_fail "$c" "$4"
+	elif [ -z "$DROP_SEEN_AFTER" ]; then
+		e2e_fail "$c" "no download, but fw dropped no new TCP connection:" \
+			"$(hd_log "$name")"
+	else
+		e2e_pass "$c"
+	fi
 }
 
 hd_reap() {
@@ -197,15 +206,8 @@ hd_icmp() {
 		[ "$rc" = 0 ] && hd_received_ok "$c" && e2e_pass "$c/transfer-after" ||
 			e2e_fail "$c/transfer-after" "exit $rc: $(hd_log "$c")"
 	else
-		hd_wait_blocked "$c" "$drops" || rc=$?
-		if [ "$rc" = 0 ] || hd_received_ok "$c"; then
-			e2e_fail "$c/blocked" "downloaded with no helper: the firewall is open"
-		elif [ -z "$HD_DROPPED" ]; then
-			e2e_fail "$c/blocked" "no download, but fw dropped no new TCP" \
-				"connection: $(hd_log "$c")"
-		else
-			e2e_pass "$c/blocked"
-		fi
+		hd_expect_blocked "$c/blocked" "$c" "$drops" \
+			"downloaded with no helper: the firewall is open"
 	fi
 }
 
@@ -359,15 +361,8 @@ hd_ctnetlink() {
 		[ "$rc" = 0 ] && hd_received_ok "$c" && e2e_pass "$c" ||
 			e2e_fail "$c" "exit $rc: $(hd_log "$c") (refused_family $(ph_get refused_family "$PH_SNAP_TEXT") -> $(pin_counter refused_family))"
 	else
-		hd_wait_blocked "$c" "$drops" || rc=$?
-		if [ "$rc" = 0 ] || hd_received_ok "$c"; then
-			e2e_fail "$c" "downloaded with no helper on the injected entry"
-		elif [ -z "$HD_DROPPED" ]; then
-			e2e_fail "$c" "no download, but fw dropped no new TCP" \
-				"connection: $(hd_log "$c")"
-		else
-			e2e_pass "$c"
-		fi
+		hd_expect_blocked "$c" "$c" "$drops" \
+			"downloaded with no helper on the injected entry"
 	fi
 }
 
