@@ -2110,55 +2110,80 @@ static u32 skip_uncounted_commands(struct line_skip *ls, const u8 *data,
 }
 
 /*
+ * Bit 7 of each byte of @x below 0x0b (LF and the control bytes under it)
+ * or above 0x8a set, and perhaps of a byte right above one of those (the
+ * borrow); the other bits are noise. A superset of the LFs of @x in one
+ * subtraction, where asking for LFs alone takes an XOR before it: reply
+ * text has no byte below 0x0b but its LFs, and ASCII none above 0x8a.
+ */
+static __always_inline u64 lf_or_odd_bits(u64 x)
+{
+	return x - REPEAT('\n' + 1);
+}
+
+/*
+ * The LFs of the word at @word, from its lf_or_odd_bits() @a: with the
+ * bytes above 0x8a masked out, the flags are its bytes below 0x0b and a
+ * 0x0b right after one, which the byte test tells apart. Each LF ends a
+ * line of the reply's body; the line it begins is judged where it starts.
+ */
+static __always_inline bool multiline_word_lfs(const u8 *word, u64 a,
+					       const u8 *stop, u32 end,
+					       u32 *lines, const u8 **at)
+{
+	u64 m = a & ~load_word(word) & ~LOW_BITS;
+	const u8 *q;
+
+	for (; m; m &= m - 1) {
+		q = word + first_flag(m);
+		if (*q != '\n')
+			continue;
+		++*lines;
+		if (multiline_start_matters(++q, stop, end)) {
+			*at = q;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * skip_quiet_words() inside a multi-line reply, where a line is long and
- * its start rarely matters: a pair of words is tested for an LF at all (a
- * flag of maybe_zero_bits() is an LF, or a 0x0b right after one, which
- * the byte test tells apart), and each LF's next line is judged on its
- * first four bytes where it is. No mask of line starts is built: the LF
- * pair of an ordinary body line cost 75 instructions that way, about half
- * of its line's. A line start at data[i] (ls->starts) is judged first.
- * Every line an LF of the pairs begins is judged, also where it begins
- * past them, so none is left for skip_word() (ls->starts is 0).
+ * its start rarely matters: four words are asked at once whether they may
+ * hold an LF (lf_or_odd_bits()), the words of a turn that may are searched
+ * exactly, and each LF's next line is judged on its first four bytes where
+ * it is. No mask of line starts is built: the LF pair of an ordinary body
+ * line cost 75 instructions that way, about half of its line's. A line
+ * start at data[i] (ls->starts) is judged first. Every line an LF of the
+ * turns begins is judged, also where it begins past them, so none is left
+ * for skip_word() (ls->starts is 0).
  */
 static u32 skip_multiline_reply(struct line_skip *ls, const u8 *data, u32 i,
 				u32 n)
 {
-	const u8 *p = data + i, *stop = data + n, *word, *q;
+	const u8 *p = data + i, *stop = data + n, *at;
 	const u32 end = ls->f.end;
-	u32 turns = (n - i) / (2 * WORD_BYTES), lines = 0;
-	u64 y0, y1, m0, m1;
+	u32 turns = (n - i) / (4 * WORD_BYTES), lines = 0;
+	u64 a0, a1, a2, a3;
 
 	if (ls->starts && multiline_start_matters(p, stop, end))
 		goto found;
-	for (; turns; turns--, p += 2 * WORD_BYTES) {
-		y0 = load_word(p) ^ REPEAT('\n');
-		y1 = load_word(p + WORD_BYTES) ^ REPEAT('\n');
-		/*
-		 * Half of maybe_zero_bits(), a superset still: a zero byte
-		 * (an LF) always borrows into bit 7, and so does any byte above
-		 * 0x80, which ASCII text has none of. A pair of UTF-8 text
-		 * takes the next test too.
-		 */
-		if (!(((y0 - REPEAT(1)) | (y1 - REPEAT(1))) & ~LOW_BITS))
+	for (; turns; turns--, p += 4 * WORD_BYTES) {
+		a0 = lf_or_odd_bits(load_word(p));
+		a1 = lf_or_odd_bits(load_word(p + WORD_BYTES));
+		a2 = lf_or_odd_bits(load_word(p + 2 * WORD_BYTES));
+		a3 = lf_or_odd_bits(load_word(p + 3 * WORD_BYTES));
+		if (!((a0 | a1 | a2 | a3) & ~LOW_BITS))
 			continue;
-		m0 = maybe_zero_bits(y0) & ~LOW_BITS;
-		m1 = maybe_zero_bits(y1) & ~LOW_BITS;
-		for (word = p;; m0 &= m0 - 1) {
-			if (!m0) {
-				if (!m1)
-					break;
-				m0 = m1;
-				m1 = 0;
-				word = p + WORD_BYTES;
-			}
-			q = word + first_flag(m0);
-			if (*q != '\n')
-				continue;
-			lines++;
-			if (multiline_start_matters(++q, stop, end)) {
-				p = q;
-				goto found;
-			}
+		if (multiline_word_lfs(p, a0, stop, end, &lines, &at) ||
+		    multiline_word_lfs(p + WORD_BYTES, a1, stop, end, &lines,
+				       &at) ||
+		    multiline_word_lfs(p + 2 * WORD_BYTES, a2, stop, end,
+				       &lines, &at) ||
+		    multiline_word_lfs(p + 3 * WORD_BYTES, a3, stop, end,
+				       &lines, &at)) {
+			p = at;
+			goto found;
 		}
 	}
 	ls->starts = 0;	/* the line an LF at p[-1] began was judged */

@@ -1133,9 +1133,10 @@ static void test_word_scan_alignment(void)
  * on the first byte the loop takes over from skip_word(), and a line cut
  * by the segment's end on each of the last bytes (its "22" and the next
  * segment's "7 " are a 227), also after UTF-8 text, whose bytes above
- * 0x80 pass the loop's first test. A 0x0b right after an LF, which the
- * loop's second test flags with the LF, begins no line: its "227 " is
- * text.
+ * 0x80 pass the loop's first test. Bytes below 0x0b and a 0x0b right
+ * after one (a tab, 0x01, an LF) are flagged as LFs may be, and bytes
+ * 0x80..0x8a before a bare LF pass the first test: only the LFs among
+ * them begin lines, and a "227 " after a 0x0b is text.
  */
 static void test_word_scan_multiline_lines(void)
 {
@@ -1153,10 +1154,12 @@ static void test_word_scan_multiline_lines(void)
 		snprintf(body, sizeof(body),
 			 "211-status\r\n %.*s\r\n229 inner (|||1025|)\r\n"
 			 "x%.*s\r\n\x0b" "227 (1,2,3,4,5,6)\r\n"
+			 "\t%.*s\x01\x0b\x8a\x85\n227 (1,2,3,4,5,7)\r\n"
 			 "\xd0\x9f\xd1\x80%.*s\xd0\xb8\r\n22",
-			 shift, pad, shift, pad, shift, pad);
+			 shift, pad, shift, pad, shift, pad, shift, pad);
 		run_whole_and_bytes(&r, steps, 5);
-		CHECK(strcmp(r.out, "229 unanswered; 227 unanswered; 227 accepted "
+		CHECK(strcmp(r.out, "229 unanswered; 227 unanswered; "
+			     "227 unanswered; 227 accepted "
 			     "10.0.0.1 1025 [10,0,0,1,4,1]") == 0,
 		      "shift %d: \"%s\"", shift, r.out);
 	}
