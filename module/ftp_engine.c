@@ -2033,14 +2033,15 @@ out:
  * The first line start worth parsing in the pair of command words at @p,
  * or 2 * WORD_BYTES, from the pair's flags of maybe_zero_bits() over the
  * candidate test (bit 7 of each byte that may follow an LF and pass it;
- * the pair holds no Telnet IAC). Here those flags are exact: a borrow
- * flags the byte above a zero one only if that byte is 1, which takes an
- * 0x0b byte (or an LF) before a byte that passes the test, and a byte
- * that passes is neither. Each flag is judged where it is: its four bytes
- * must name PORT/PASV/EPRT/EPSV, as line_may_matter() asks; too few bytes
- * left, and the byte machine decides. Cheaper than exact masks and command_pe() for both words,
- * then a call, for a pair that has a TYPE, ALLO or PWD; inlined, as the
- * loop keeps its constants in registers all the same.
+ * the pair holds no byte above 0x7f). Here those flags are exact: a
+ * borrow flags the byte above a zero one only if that byte is 1, which
+ * takes an 0x0b byte (or an LF) before a byte that passes the test, and a
+ * byte that passes is neither. Each flag is judged where it is: its four
+ * bytes must name PORT/PASV/EPRT/EPSV, as line_may_matter() asks; too few
+ * bytes left, and the byte machine decides. Cheaper than exact masks and
+ * command_pe() for both words, then a call, for a pair that has a TYPE,
+ * ALLO or PWD; inlined, as the loop keeps its constants in registers all
+ * the same.
  */
 static __always_inline u32 uncounted_pair_start(const u8 *p, const u8 *end,
 						u64 c0, u64 c1)
@@ -2064,22 +2065,27 @@ static __always_inline u32 uncounted_pair_start(const u8 *p, const u8 *end,
 /*
  * skip_quiet_words() for commands when no line count is needed
  * (line_filter.uncounted: the reply queue takes no more), so LFs need not
- * be found on their own. One test a word flags each byte that follows an
- * LF and passes start_candidates(): the zero bytes of
- * (previous byte ^ '\n') | ((byte & 0x4a) ^ 0x40), by maybe_zero_bits(),
- * exact here (see uncounted_pair_start()). The previous bytes are a second
- * load one byte back, not the word shifted with the last byte of the one
- * before: no value is carried from turn to turn, and the turn is a third
- * shorter. data[i - 1] is in the buffer: skip_lines() has passed two words
- * before it calls here. A byte with its top bit set (a Telnet IAC) fails
- * the test, so the loop stops before a pair with one: skip_lines() takes
- * it a word at a time (skip_word()), then comes back. ls->lines is left
- * as it is.
+ * be found on their own. A line start worth a look is a byte that
+ * follows an LF and passes start_candidates(): a zero byte of
+ * t = (previous byte ^ '\n') | ((byte & 0xca) ^ 0x40). The previous bytes
+ * are a second load one byte back, not the word shifted with the last
+ * byte of the one before: no value is carried from turn to turn, and the
+ * turn is a third shorter. data[i - 1] is in the buffer: skip_lines() has
+ * passed two words before it calls here. A pair is first asked only
+ * whether t - 1 has a bit 7 (a zero byte always borrows into it), then its
+ * zero bytes are taken by maybe_zero_bits(), exact here (see
+ * uncounted_pair_start()). The 0x80 in the mask makes a Telnet IAC fail
+ * the first test wherever it is ((0xff & 0xca) ^ 0x40 is 0x8a, and t - 1
+ * keeps bit 7 even with a borrow), so the loop stops before a pair with
+ * one: skip_lines() takes it a word at a time (skip_word()), then comes
+ * back. A pair with another byte above 0x7f may pass (0xc0 after an LF
+ * leaves 0x80 - 1): no such byte begins a command line that matters, as
+ * line_may_matter() judges it too. ls->lines is left as it is.
  */
 static u32 skip_uncounted_commands(struct line_skip *ls, const u8 *data,
 				   u32 i, u32 n)
 {
-	u64 x0, x1, u0, u1;
+	u64 x0, x1, t0, t1;
 	u32 turns = n - i > 2 * WORD_BYTES * QUIET_TURNS ? QUIET_TURNS :
 		    (n - i) / (2 * WORD_BYTES), k;
 	const u8 *p = data + i;
@@ -2087,18 +2093,18 @@ static u32 skip_uncounted_commands(struct line_skip *ls, const u8 *data,
 	for (; turns; turns--, p += 2 * WORD_BYTES) {
 		x0 = load_word(p);
 		x1 = load_word(p + WORD_BYTES);
-		u0 = maybe_zero_bits((load_word(p - 1) ^ REPEAT('\n')) |
-				     ((x0 & REPEAT(0x4a)) ^ REPEAT(0x40)));
-		u1 = maybe_zero_bits((load_word(p + WORD_BYTES - 1) ^
-				      REPEAT('\n')) |
-				     ((x1 & REPEAT(0x4a)) ^ REPEAT(0x40)));
+		t0 = (load_word(p - 1) ^ REPEAT('\n')) |
+		     ((x0 & REPEAT(0xca)) ^ REPEAT(0x40));
+		t1 = (load_word(p + WORD_BYTES - 1) ^ REPEAT('\n')) |
+		     ((x1 & REPEAT(0xca)) ^ REPEAT(0x40));
 		/* cheap, and only flags too many (above a flag) */
-		if (!((u0 | u1 | x0 | x1) & ~LOW_BITS))
+		if (!(((t0 - REPEAT(1)) | (t1 - REPEAT(1))) & ~LOW_BITS))
 			continue;
 		if (unlikely((x0 | x1) & ~LOW_BITS))
 			break;	/* to skip_word(), with ls->starts for x0 */
-		k = uncounted_pair_start(p, data + n, u0 & ~LOW_BITS,
-					 u1 & ~LOW_BITS);
+		k = uncounted_pair_start(p, data + n,
+					 maybe_zero_bits(t0) & ~LOW_BITS,
+					 maybe_zero_bits(t1) & ~LOW_BITS);
 		if (k < 2 * WORD_BYTES) {
 			ls->found = true;
 			p += k;

@@ -1313,7 +1313,9 @@ static void test_word_scan_command_candidates(void)
  * Once the reply queue is full, commands are passed over without counting
  * their lines (skip_uncounted_commands()): wherever the words fall, every
  * line that matters must still be found, a Telnet IAC among them, and
- * nothing else.
+ * nothing else. Lines that start with a byte above 0x7f other than IAC
+ * (UTF-8 lead bytes, some of which pass the scan's first test and some
+ * not) begin nothing, "PORT" after one included.
  */
 static void test_word_scan_uncounted_commands(void)
 {
@@ -1321,7 +1323,8 @@ static void test_word_scan_uncounted_commands(void)
 		"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
 		"NOOP\r\n",
 		"NOOP",
-		"\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+		"\r\nNOOP\r\n\xd0\x9fORT 10,0,0,7,4,1\r\n\xc0PORT 10,0,0,8,4,1\r\n"
+		"\xc3\xa4\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
 		"\xff\xf4\xff\xf2PORT 10,0,0,1,4,1\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
 		"NOOP\r\nNOOP\r\nTYPE I\r\nPWD\r\nallo 1\r\nST\xc3\xa4T\r\n"
 		"NOOP\r\nNOOP\r\nNOOP\r\neprt |1|10.0.0.2|21|\r\nNOOP\r\n"
