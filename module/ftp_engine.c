@@ -2063,45 +2063,51 @@ static __always_inline u32 uncounted_pair_start(const u8 *p, const u8 *end,
 }
 
 /*
+ * Zero where a byte of the word at @p follows an LF and passes
+ * start_candidates() (b & 0x4a == 0x40); bit 7 set where the byte or the
+ * one before it is above 0x7f. The bytes before are a second load one
+ * byte back, not the word shifted with the last byte of the one before:
+ * no value is carried from turn to turn.
+ */
+static __always_inline u64 uncounted_zero_lanes(const u8 *p)
+{
+	return (load_word(p - 1) ^ REPEAT('\n')) |
+	       ((load_word(p) & REPEAT(0xca)) ^ REPEAT(0x40));
+}
+
+/*
  * skip_quiet_words() for commands when no line count is needed
  * (line_filter.uncounted: the reply queue takes no more), so LFs need not
- * be found on their own. A line start worth a look is a byte that
- * follows an LF and passes start_candidates(): a zero byte of
- * t = (previous byte ^ '\n') | ((byte & 0xca) ^ 0x40). The previous bytes
- * are a second load one byte back, not the word shifted with the last
- * byte of the one before: no value is carried from turn to turn, and the
- * turn is a third shorter. data[i - 1] is in the buffer: skip_lines() has
+ * be found on their own: a line start worth a look is a zero lane of
+ * uncounted_zero_lanes(). data[i - 1] is in the buffer: skip_lines() has
  * passed two words before it calls here. A pair is first asked only
- * whether t - 1 has a bit 7 (a zero byte always borrows into it), then its
- * zero bytes are taken by maybe_zero_bits(), exact here (see
- * uncounted_pair_start()). The 0x80 in the mask makes a Telnet IAC fail
- * the first test wherever it is ((0xff & 0xca) ^ 0x40 is 0x8a, and t - 1
- * keeps bit 7 even with a borrow), so the loop stops before a pair with
- * one: skip_lines() takes it a word at a time (skip_word()), then comes
- * back. A pair with another byte above 0x7f may pass (0xc0 after an LF
- * leaves 0x80 - 1): no such byte begins a command line that matters, as
- * line_may_matter() judges it too. ls->lines is left as it is.
+ * whether t - 1 has a bit 7 (a zero lane always borrows into it), then
+ * its zero lanes are taken by maybe_zero_bits(), exact here (see
+ * uncounted_pair_start()). A Telnet IAC fails the first test wherever it
+ * is ((0xff & 0xca) ^ 0x40 is 0x8a, and t - 1 keeps bit 7 even with a
+ * borrow), and a pair whose t has a bit 7 (a byte above 0x7f in it, or
+ * just before it) stops the loop: skip_lines() takes it a word at a time
+ * (skip_word()), then comes back. A byte above 0x7f that leaves t 0x80
+ * (0xc0 after an LF) may pass the first test and go unlooked at: no such
+ * byte begins a command line that matters, as line_may_matter() judges it
+ * too. ls->lines is left as it is.
  */
 static u32 skip_uncounted_commands(struct line_skip *ls, const u8 *data,
 				   u32 i, u32 n)
 {
-	u64 x0, x1, t0, t1;
+	u64 t0, t1;
 	u32 turns = n - i > 2 * WORD_BYTES * QUIET_TURNS ? QUIET_TURNS :
 		    (n - i) / (2 * WORD_BYTES), k;
 	const u8 *p = data + i;
 
 	for (; turns; turns--, p += 2 * WORD_BYTES) {
-		x0 = load_word(p);
-		x1 = load_word(p + WORD_BYTES);
-		t0 = (load_word(p - 1) ^ REPEAT('\n')) |
-		     ((x0 & REPEAT(0xca)) ^ REPEAT(0x40));
-		t1 = (load_word(p + WORD_BYTES - 1) ^ REPEAT('\n')) |
-		     ((x1 & REPEAT(0xca)) ^ REPEAT(0x40));
+		t0 = uncounted_zero_lanes(p);
+		t1 = uncounted_zero_lanes(p + WORD_BYTES);
 		/* cheap, and only flags too many (above a flag) */
 		if (!(((t0 - REPEAT(1)) | (t1 - REPEAT(1))) & ~LOW_BITS))
 			continue;
-		if (unlikely((x0 | x1) & ~LOW_BITS))
-			break;	/* to skip_word(), with ls->starts for x0 */
+		if (unlikely((t0 | t1) & ~LOW_BITS))
+			break;	/* to skip_word(), with ls->starts for p */
 		k = uncounted_pair_start(p, data + n,
 					 maybe_zero_bits(t0) & ~LOW_BITS,
 					 maybe_zero_bits(t1) & ~LOW_BITS);
