@@ -88,7 +88,7 @@ table() {
 		if (!ok && !(f["check"] in whyseen)) { whyseen[f["check"]] = 1; why[++nwhy] = f["bench"] " " f["helper"] " rep " f["rep"] ": " f["check"] }
 	}
 	/^engine kind=/ && / seg=1448 / {
-		fields(); engine[f["kind"]] = f["MBps_med"]
+		fields(); engine[f["kind"]] = f["MBps_med"] + 0	# a number: "10830.1" < "3000" as text
 	}
 	/^MEM / {
 		fields(); c = col(f["helper"]); ok = f["check"] == "ok"; sessions = f["sessions"]
