@@ -332,18 +332,15 @@ static void offer_accept(struct ftp_run *r, enum ftp_offer_kind kind,
 			 enum ftp_family family, u16 port, u32 text_end)
 {
 	const struct ftp_state *st = r->st;
-	struct ftp_offer offer;
+	struct ftp_offer offer = {
+		.kind = kind, .family = family, .port = port,
+		.addr_known = true, .lines = 1,
+	};
 
 	if (!port) {
 		refuse_line(r, kind, FTP_REFUSED_OUT_OF_RANGE, family, true);
 		return;
 	}
-	memset(&offer, 0, sizeof(offer));
-	offer.kind = kind;
-	offer.family = family;
-	offer.port = port;
-	offer.addr_known = true;
-	offer.lines = 1;
 	if (kind != FTP_OFFER_229)
 		memcpy(offer.addr, st->addr,
 		       family == FTP_FAMILY_IPV6 ? 16 : 4);
@@ -662,28 +659,56 @@ static void port_number_byte(struct ftp_run *r, u8 c)
 	}
 }
 
+/* Bytes six_numbers_scan() may read: "255,255,255,255,255,255" */
+#define SIX_NUMBERS_MAX	23
+
+/*
+ * A number of one to three digits, at most 255, at @q: the byte after it,
+ * or NULL. Reads q[0] to q[2] whatever they hold, so a digit costs a load,
+ * a subtraction and a compare. A fourth digit (a leading zero, which the
+ * byte machine takes) is the byte after: no comma and no end of line, so
+ * six_numbers_scan() or port_line() turns the line away and the byte
+ * machine parses it.
+ */
+static __always_inline const u8 *octet_scan(const u8 *q, u8 *v)
+{
+	unsigned int d0 = q[0] - '0', d1 = q[1] - '0', d2 = q[2] - '0', x;
+
+	if (d0 > 9)
+		return NULL;
+	if (d1 > 9) {
+		*v = d0;
+		return q + 1;
+	}
+	if (d2 > 9) {
+		*v = d0 * 10 + d1;
+		return q + 2;
+	}
+	x = d0 * 100 + d1 * 10 + d2;
+	if (x > 255)
+		return NULL;
+	*v = x;
+	return q + 3;
+}
+
 /*
  * "h1,h2,h3,h4,p1,p2" at data[p], for port_line(): the offset of the byte
- * after the sixth number, or 0 unless there are six numbers of one digit
- * or more and at most 255 each, and a byte after them.
+ * after the sixth number, or 0 unless there are six numbers of one to
+ * three digits and at most 255 each. SIX_NUMBERS_MAX bytes from data[p]
+ * must be in the buffer.
  */
-static u32 six_numbers_scan(const u8 *data, u32 p, u32 n, u8 num[6])
+static u32 six_numbers_scan(const u8 *data, u32 p, u8 num[6])
 {
-	unsigned int field, v;
-	u32 start;
+	const u8 *q = data + p;
+	unsigned int field;
 
-	for (field = 0;; field++, p++) {
-		for (v = 0, start = p; p < n && is_digit(data[p]); p++) {
-			v = v * 10 + (data[p] - '0');
-			if (v > 255)
-				return 0;
-		}
-		if (p == start || p == n)
+	for (field = 0;; field++, q++) {
+		q = octet_scan(q, &num[field]);
+		if (!q)
 			return 0;
-		num[field] = v;
 		if (field == 5)
-			return p;
-		if (data[p] != ',')
+			return q - data;
+		if (*q != ',')
 			return 0;
 	}
 }
@@ -2322,7 +2347,9 @@ static u32 port_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 		return 0;
 	for (text = i + 5; text < n && data[text] == ' '; text++)
 		;
-	p = six_numbers_scan(data, text, n, num);
+	if (n - text < SIX_NUMBERS_MAX)
+		return 0;
+	p = six_numbers_scan(data, text, num);
 	if (!p || p - text >= TEXT_UNKNOWN)
 		return 0;
 	for (lf = p; lf < n && (data[lf] == ' ' || data[lf] == '\r'); lf++)
@@ -2388,6 +2415,23 @@ static noinline u32 offer_run_end(const u8 *data, u32 i, u32 n, u32 most,
 }
 
 /*
+ * The one offer of @lines unparsed PORT/EPRT lines. Out of line: the
+ * offer on its stack is zeroed at every call, which the parsed lines'
+ * path should not pay for.
+ */
+static noinline void refuse_unparsed(struct ftp_run *r,
+				     enum ftp_offer_kind kind, u32 lines)
+{
+	struct ftp_offer offer;
+
+	refused_offer(r, &offer, kind, FTP_REFUSED_UNPARSED,
+		      kind_family(r->st, kind));
+	offer.lines = lines;
+	deliver(r, &offer);
+	set_state(r, ST_SKIP);
+}
+
+/*
  * PORT/EPRT lines from data[i] on that the caller will refuse whatever
  * they hold (ops->wants_offers()): reported unparsed, as many of one kind
  * in a row as there are, and skipped up to the last one's LF, which must
@@ -2400,7 +2444,6 @@ static noinline u32 offer_run_end(const u8 *data, u32 i, u32 n, u32 most,
 static u32 unwanted_offer_lines(struct ftp_run *r, const u8 *data, u32 i,
 				u32 n, enum ftp_offer_kind kind)
 {
-	struct ftp_offer offer;
 	u32 start = i, lines;
 
 	if (r->dir != FTP_DIR_COMMAND || !r->ops || !r->ops->wants_offers ||
@@ -2409,11 +2452,7 @@ static u32 unwanted_offer_lines(struct ftp_run *r, const u8 *data, u32 i,
 	i = offer_run_end(data, i, n, lines_before_note(r->st), &lines);
 	if (!lines)
 		return 0;
-	refused_offer(r, &offer, kind, FTP_REFUSED_UNPARSED,
-		      kind_family(r->st, kind));
-	offer.lines = lines;
-	deliver(r, &offer);
-	set_state(r, ST_SKIP);
+	refuse_unparsed(r, kind, lines);
 	queue_commands(r, lines - 1);
 	r->off += i - 1 - start;	/* at the last LF */
 	line_end(r);

@@ -350,6 +350,14 @@ static const struct script scripts[] = {
 	  "port malformed; port malformed; port malformed; port malformed; port malformed; "
 	  "port malformed; port malformed; port malformed; port malformed; port out_of_range; "
 	  "port malformed" },
+	/* whole lines with room after them: port_line() parses them at once */
+	{ "port_whole_line_refusals", FTP_FAMILY_IPV4,
+	  { C("PORT 10.0.0.1,4,1\r\nPORT 10;0;0;1;4;1\r\nPORT 10,0,0,1,4,1000\r\n"
+	      "PORT 10,0,0,1,256,1\r\nPORT 10,0,0,1,4,1;\r\nPORT 10,0,0,1,4,0001\r\n"
+	      "PORT 0010,0,0,1,4,1\r\nNOOP with room for the line before it\r\n") },
+	  "port malformed; port malformed; port out_of_range; port out_of_range; "
+	  "port malformed; port accepted 10.0.0.1 1025 [10,0,0,1,4,0001]; "
+	  "port accepted 10.0.0.1 1025 [0010,0,0,1,4,1]" },
 	{ "not_a_command", FTP_FAMILY_IPV4,
 	  { C(" PORT 10,0,0,1,4,1\r\nPORTS 10,0,0,1,4,1\r\nXPORT 10,0,0,1,4,1\r\n"
 	      "NOOP PORT 10,0,0,1,4,1\r\nPOR\r\nPASVX\r\nEPSVX\r\n") },
