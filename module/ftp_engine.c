@@ -2379,33 +2379,40 @@ static u32 lines_before_note(const struct ftp_state *st)
  * checked by the caller): the offset after the last one's LF within @n,
  * at most @most lines; their count in *@lines (0: the first line is cut).
  * One loop over words and line heads, with its constants set up once
- * for the run: a call of find_lf() a line cost more than the search.
+ * for the run: a call of find_lf() a line cost more than the search. A
+ * word is asked only lf_or_odd_bits(), one subtraction: its lowest flag
+ * is its first LF unless a byte below 0x0b or above 0x8a comes first
+ * (a tab, a NUL, UTF-8), and then the line is searched a byte at a time.
  */
 static noinline u32 offer_run_end(const u8 *data, u32 i, u32 n, u32 most,
 				  u32 *lines)
 {
 	const u32 head = load_text4(data + i) | TEXT4(0x20, 0x20, 0x20, 0x20);
 	const u8 *p = data + i + 5, *end = data + n, *next = data + i;
+	/* the last places a word, and a line's "PORT ", can be loaded */
+	const u8 *last_word = n >= WORD_BYTES ? end - WORD_BYTES : data;
+	const u8 *last_head = n >= 5 ? end - 5 : data;
 	u32 count = 0;
 	u64 lf;
 
 	for (;;) {
 		/* each line's head holds no LF: the search starts after it */
-		for (lf = 0; end - p >= WORD_BYTES; p += WORD_BYTES) {
-			lf = maybe_zero_bits(load_word(p) ^ REPEAT('\n')) &
-			     ~LOW_BITS;
+		for (lf = 0; p <= last_word; p += WORD_BYTES) {
+			lf = lf_or_odd_bits(load_word(p)) & ~LOW_BITS;
 			if (lf)
 				break;
 		}
-		if (lf)
-			p += first_flag(lf);	/* exact: the lowest flag */
-		else
+		/* the lowest flag is a byte below 0x0b or above 0x8a */
+		if (lf && p[first_flag(lf)] == '\n') {
+			p += first_flag(lf);
+		} else {
 			while (p < end && *p != '\n')
 				p++;
-		if (p == end)
-			break;
+			if (p == end)
+				break;
+		}
 		next = ++p;
-		if (++count >= most || end - p < 5 || p[4] != ' ' ||
+		if (++count >= most || p > last_head || p[4] != ' ' ||
 		    (load_text4(p) | TEXT4(0x20, 0x20, 0x20, 0x20)) != head)
 			break;
 		p += 5;

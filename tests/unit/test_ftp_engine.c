@@ -1471,6 +1471,46 @@ static void test_unwanted_offer_runs(void)
 	      "the cut line's refusal at offset %u", r.last.text_start);
 }
 
+/*
+ * offer_run_end() asks a word only for bytes below 0x0b or above 0x8a: a
+ * tab, a control byte, UTF-8 or a 0x0b after an LF in a run of unwanted
+ * lines must not end a line early. The run is moved across the word
+ * boundaries by a NOOP line of 0 to 15 spaces, and ends with the buffer
+ * (a heap copy of its exact size, for the sanitizers) after a last line
+ * of 0 to 8 letters more, so that its LF falls at each place of a word.
+ */
+static void test_unwanted_offer_runs_odd_bytes(void)
+{
+	static const char run[] =
+		"PORT a\tb\r\nPORT \xc3\xa9\xe2\x82\xac\r\nPORT \x01\x8a\x8b\x0b\r\n"
+		"PORT 1,2,3,4,5,6\r\n\x0bNOOP\r\nPORT q\r\nPORT w";
+	static struct rig r;
+	char text[sizeof(run) + 32];
+	unsigned int pad;
+	size_t len;
+	u8 *buf;
+
+	for (pad = 0; pad < 16; pad++) {
+		len = snprintf(text, sizeof(text), "NOOP%*s\r\n%s%.*s\r\n", pad,
+			       "", run, pad % 9, "xxxxxxxx");
+		buf = malloc(len);
+		if (!buf) {
+			CHECK(0, "out of memory");
+			return;
+		}
+		memcpy(buf, text, len);
+		rig_init(&r, FTP_FAMILY_IPV4);
+		ftp_stream_segment(&r.s, FTP_DIR_COMMAND,
+				   r.seq[FTP_DIR_COMMAND], buf, len, false,
+				   &rig_budget_ordered_ops, &r);
+		free(buf);
+		CHECK_STR(r.out, "port unparsed x4; port unparsed; uncorrelated; "
+			  "port unparsed");
+		CHECK(r.offers == 6, "pad %u: offers count %d lines", pad,
+		      r.offers);
+	}
+}
+
 /* ---- runner ---- */
 
 static void report(const char *name)
@@ -1527,6 +1567,7 @@ static const struct {
 	{ "word_scan_uncounted_cut_head", test_word_scan_uncounted_cut_head },
 	{ "unwanted_offers_unparsed", test_unwanted_offers_unparsed },
 	{ "unwanted_offer_runs", test_unwanted_offer_runs },
+	{ "unwanted_offer_runs_odd_bytes", test_unwanted_offer_runs_odd_bytes },
 };
 
 int main(void)
