@@ -61,7 +61,11 @@
 # names: profile those stream rows with `perf record -a -e cpu-clock`, a
 # diagnosis of where the guest's CPU goes, not a measurement: the profile
 # is written next to BENCH_RAW as perf.NAME.HELPER.REP.txt, symbols by
-# share of samples, and the rows it profiled are slowed by it).
+# share of samples, and the rows it profiled are slowed by it), BENCH_TRACE
+# (regexp on bench names: time each call of the helpers' help() with
+# ftrace's function_graph, written as trace.NAME.HELPER.REP.txt: calls,
+# total and mean ns, which the instruction clock makes instructions; the
+# traced rows pay the tracer's entry and exit on every call).
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -91,6 +95,8 @@ BENCH_CLIENT_T=${BENCH_CLIENT_T:-300}
 BENCH_RAW=${BENCH_RAW:-/dev/null}
 BENCH_PERF=${BENCH_PERF:-}
 PERF_PID=
+BENCH_TRACE=${BENCH_TRACE:-}
+TRACE_OUT=
 KO=${PINHOLE_KO:-$REPO/module/nf_pinhole_ftp.ko}
 STREAM=$REPO/tests/bench/ftpstream.py
 IDLE=$REPO/tests/bench/idle.py
@@ -339,6 +345,61 @@ perf_stop() {
 	PERF_PID=
 }
 
+# trace_start NAME HELPER REP: when BENCH_TRACE selects NAME, time every
+# call of the helpers' help() callbacks (only those: their callees run
+# untraced); trace_stop sums the durations. For the cost per download or
+# per MB that a helper adds, which a 0.5% difference between rows cannot
+# show: under the instruction clock a nanosecond is an instruction. The
+# raw trace is kept beside it (.raw); with BENCH_TRACE_DEPTH=N it shows
+# N levels of their callees (the summary then counts the leaf calls only).
+TRACEFS=/sys/kernel/tracing
+trace_start() {
+	TRACE_OUT=
+	[ -n "$BENCH_TRACE" ] && [[ $1 =~ $BENCH_TRACE ]] || return 0
+	[ -e "$TRACEFS/trace" ] || mount -t tracefs nodev "$TRACEFS" || return 0
+	echo 0 > "$TRACEFS/tracing_on"
+	echo nop > "$TRACEFS/current_tracer"
+	echo 8192 > "$TRACEFS/buffer_size_kb"
+	: > "$TRACEFS/set_ftrace_filter"
+	: > "$TRACEFS/set_graph_function"
+	# BENCH_TRACE_DEPTH > 1: their callees too, in the raw trace only
+	if [ "${BENCH_TRACE_DEPTH:-1}" -gt 1 ]; then
+		TRACE_SET=$TRACEFS/set_graph_function
+	else
+		TRACE_SET=$TRACEFS/set_ftrace_filter
+	fi
+	echo "${BENCH_TRACE_DEPTH:-1}" > "$TRACEFS/max_graph_depth"
+	if [ "$TRACE_SET" = "$TRACEFS/set_ftrace_filter" ]; then
+		echo 'help:mod:nf_conntrack_ftp' >> "$TRACE_SET" 2>/dev/null
+		echo 'pinhole_help:mod:nf_pinhole_ftp' >> "$TRACE_SET" 2>/dev/null
+	else	# no :mod: here; "help" is the stock helper's (and any other's)
+		echo help >> "$TRACE_SET" 2>/dev/null
+		echo pinhole_help >> "$TRACE_SET" 2>/dev/null
+	fi
+	echo function_graph > "$TRACEFS/current_tracer"
+	: > "$TRACEFS/trace"
+	echo 1 > "$TRACEFS/tracing_on"
+	TRACE_OUT=$(dirname "$BENCH_RAW")/trace.$1.$2.$3.txt
+}
+trace_stop() {
+	[ -n "$TRACE_OUT" ] || return 0
+	echo 0 > "$TRACEFS/tracing_on"
+	# "  0)   1.234 us    |  pinhole_help [nf_pinhole_ftp]();"
+	cp "$TRACEFS/trace" "${TRACE_OUT%.txt}.raw"
+	awk '/\(\);/ && match($0, /[0-9.]+ us/) {
+		us = substr($0, RSTART, RLENGTH - 3) + 0; n++; t += us
+		if (us > max) max = us
+	}
+	/LOST|entries-in-buffer/ { print "# " $0 }
+	END { printf "calls=%d total_ns=%.0f mean_ns=%.1f max_ns=%.0f\n", n, t * 1000, n ? t * 1000 / n : 0, max * 1000 }' \
+		"$TRACEFS/trace" > "$TRACE_OUT"
+	log "trace of $TRACE_OUT: $(tail -1 "$TRACE_OUT")"
+	echo nop > "$TRACEFS/current_tracer"
+	: > "$TRACEFS/set_ftrace_filter"
+	: > "$TRACEFS/set_graph_function"
+	TRACE_OUT=
+}
+
 # measure_stream NAME HELPER REP KIND DIR PAR BYTES MINCTRL: one
 # measurement with HELPER's ruleset already loaded and the server running.
 measure_stream() {
@@ -346,11 +407,13 @@ measure_stream() {
 	local secs start='' busy0='' s0 s1 check mbs p0 p1 i got delta
 	p0=$(pin_counter lines_port)
 	perf_start "$name" "$h" "$rep"
+	trace_start "$name" "$h" "$rep"
 	s0=$(sample)
 	if secs=$(stream_client "$dir" "$par"); then
 		s1=$(sample)
 		read -r secs start busy0 <<< "$secs"
 		perf_stop
+		trace_stop
 		p1=$(pin_counter lines_port)
 		delta=$(sample_delta "$s0" "$s1" "$busy0")
 		mbs=$(row_value "$(awk -v b=$((bytes * par)) 'BEGIN { print b / 1048576 }')" "$secs" "$delta")
@@ -371,6 +434,7 @@ measure_stream() {
 	else
 		s1=$(sample)
 		perf_stop
+		trace_stop
 		[ "$kind" != port ] || [ "$h" != pinhole-ftp ] || port_diag
 		mbs=0
 		check="FAILED:client:${secs// /_}"
@@ -431,6 +495,7 @@ measure_xfer() {
 	local name=$1 h=$2 rep=$3 par=$4 minctrl=$5 per s0 s1 e0 e1 pids i bad check rate c secs delta
 	per=$((BENCH_XFERS / par))
 	e0=$(fw_counter "$NS_FW" data_expected)
+	trace_start "$name" "$h" "$rep"
 	s0=$(sample)
 	pids=()
 	rm -f "$E2E_WORK"/bad.[0-9]*
@@ -440,6 +505,7 @@ measure_xfer() {
 	done
 	wait "${pids[@]}"
 	s1=$(sample)
+	trace_stop
 	# failures in all, and the longest client's time: they ran side by side
 	read -r bad secs < <(cat "$E2E_WORK"/bad.[0-9]* |
 		awk '{ b += $1; if ($2 > t) t = $2 } END { print b + 0, t + 0 }')

@@ -26,7 +26,8 @@
 # BENCH_PORT_DIV (4), BENCH_IDLE (idle sessions, 1000; 0: none),
 # BENCH_CLIENT_T (300 s), BENCH_ONLY (regexp on benchmark names),
 # BENCH_PERF (regexp: profile those stream rows with perf in the guest,
-# DIR/perf.*.txt; a diagnosis, it slows them).
+# DIR/perf.*.txt; a diagnosis, it slows them), BENCH_TRACE (regexp: time
+# the helpers' help() calls in those rows with ftrace, DIR/trace.*.txt).
 # BENCH_CLOCK: icount (the default) runs the guest on one vCPU with QEMU's
 # -icount shift=0,align=off,sleep=off: the guest's clock counts the
 # instructions it executes (1 ns each) and skips its idle time, so a
@@ -190,7 +191,7 @@ raw=$out/raw.txt
 : > "$raw"
 
 envs=(--env "BENCH_RAW=$raw")
-for v in BENCH_MB BENCH_REPS BENCH_PAR BENCH_XFERS BENCH_XPAR BENCH_PORT_DIV BENCH_IDLE BENCH_CLIENT_T BENCH_ONLY BENCH_PERF; do
+for v in BENCH_MB BENCH_REPS BENCH_PAR BENCH_XFERS BENCH_XPAR BENCH_PORT_DIV BENCH_IDLE BENCH_CLIENT_T BENCH_ONLY BENCH_PERF BENCH_TRACE BENCH_TRACE_DEPTH; do
 	[ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 
