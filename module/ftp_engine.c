@@ -2513,6 +2513,29 @@ static u32 reply_code_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
  * reply code at once, and a PORT/EPRT line the caller will refuse not at
  * all.
  */
+/*
+ * A 227's text before its first digit and a 229's before its "(" change
+ * nothing but at an LF (reply_227_scan(), reply_229_scan()): pass over
+ * them in one loop, not a dispatch a byte. Returns where the machine
+ * takes over again, or @n.
+ */
+static u32 skip_announce_text(const struct ftp_run *r, const u8 *data,
+			      u32 i, u32 n)
+{
+	unsigned int state = run_state(r);
+
+	if (r->dir != FTP_DIR_REPLY)
+		return i;
+	if (state == R_229_SCAN) {
+		while (i < n && data[i] != '(' && data[i] != '\n')
+			i++;
+	} else if (state == R_227_SCAN) {
+		while (i < n && !is_digit(data[i]) && data[i] != '\n')
+			i++;
+	}
+	return i;
+}
+
 void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 		     const u8 *data, u32 n, u32 off,
 		     const struct ftp_engine_ops *ops, void *ctx)
@@ -2543,6 +2566,9 @@ void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 				continue;
 			}
 		}
+		i = skip_announce_text(&r, data, i, n);
+		if (i == n)
+			break;
 		r.off = off + i;
 		parse_byte(&r, data[i]);
 		i++;
