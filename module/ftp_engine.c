@@ -2508,12 +2508,6 @@ static u32 reply_code_line(struct ftp_run *r, const u8 *data, u32 i, u32 n)
 }
 
 /*
- * Most bytes are passed over a word at a time (see above); only bytes that
- * may matter reach parse_byte(), an ordinary PORT line is parsed whole, a
- * reply code at once, and a PORT/EPRT line the caller will refuse not at
- * all.
- */
-/*
  * A 227's text before its first digit and a 229's before its "(" change
  * nothing but at an LF (reply_227_scan(), reply_229_scan()): pass over
  * them in one loop, not a dispatch a byte. Returns where the machine
@@ -2536,6 +2530,12 @@ static u32 skip_announce_text(const struct ftp_run *r, const u8 *data,
 	return i;
 }
 
+/*
+ * Most bytes are passed over a word at a time (see above); only bytes that
+ * may matter reach parse_byte(), an ordinary PORT line is parsed whole, a
+ * reply code at once, a 227/229's text before its numbers in one loop, and
+ * a PORT/EPRT line the caller will refuse not at all.
+ */
 void ftp_stream_feed(struct ftp_session *s, enum ftp_dir dir,
 		     const u8 *data, u32 n, u32 off,
 		     const struct ftp_engine_ops *ops, void *ctx)

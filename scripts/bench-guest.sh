@@ -362,19 +362,14 @@ trace_start() {
 	echo 8192 > "$TRACEFS/buffer_size_kb"
 	: > "$TRACEFS/set_ftrace_filter"
 	: > "$TRACEFS/set_graph_function"
-	# BENCH_TRACE_DEPTH > 1: their callees too, in the raw trace only
-	if [ "${BENCH_TRACE_DEPTH:-1}" -gt 1 ]; then
-		TRACE_SET=$TRACEFS/set_graph_function
-	else
-		TRACE_SET=$TRACEFS/set_ftrace_filter
-	fi
 	echo "${BENCH_TRACE_DEPTH:-1}" > "$TRACEFS/max_graph_depth"
-	if [ "$TRACE_SET" = "$TRACEFS/set_ftrace_filter" ]; then
-		echo 'help:mod:nf_conntrack_ftp' >> "$TRACE_SET" 2>/dev/null
-		echo 'pinhole_help:mod:nf_pinhole_ftp' >> "$TRACE_SET" 2>/dev/null
-	else	# no :mod: here; "help" is the stock helper's (and any other's)
-		echo help >> "$TRACE_SET" 2>/dev/null
-		echo pinhole_help >> "$TRACE_SET" 2>/dev/null
+	if [ "${BENCH_TRACE_DEPTH:-1}" -gt 1 ]; then
+		# their callees too, in the raw trace only; no :mod: here,
+		# "help" is the stock helper's (and any other's)
+		printf '%s\n' help pinhole_help > "$TRACEFS/set_graph_function" 2>/dev/null
+	else
+		printf '%s\n' help:mod:nf_conntrack_ftp pinhole_help:mod:nf_pinhole_ftp \
+			> "$TRACEFS/set_ftrace_filter" 2>/dev/null
 	fi
 	echo function_graph > "$TRACEFS/current_tracer"
 	: > "$TRACEFS/trace"
